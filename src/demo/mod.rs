@@ -1,0 +1,180 @@
+//! `launchgate demo`: a local funnel with deliberate faults, judged by the real gate
+//! through the same path a user's policy takes (a launch.yml file on disk, loaded,
+//! checked and reported).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::app::{self, EXIT_INTERNAL, EXIT_USAGE};
+use crate::certs::Ca;
+use crate::cli::OutputArgs;
+use crate::engine::RunOptions;
+use crate::policy::{self, LoadOptions};
+use crate::redact::Redactor;
+use crate::serve::{Background, Incoming, Reply, ServerHandle};
+
+pub const WWW: &str = "www.demo.launchgate.test";
+pub const APEX: &str = "demo.launchgate.test";
+pub const BOOK: &str = "book.demo.launchgate.test";
+
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+fn secure(r: Reply) -> Reply {
+    r.header("content-security-policy", "default-src 'self'; frame-ancestors 'none'")
+        .header("x-content-type-options", "nosniff")
+        .header("referrer-policy", "strict-origin-when-cross-origin")
+        .header("permissions-policy", "camera=(), microphone=()")
+}
+
+const LANDING: &str = "<!doctype html><html><head><title>Acme Advisory</title></head>\
+<body><h1>Revenue operations for B2B teams</h1><a href=\"/book\">Book a discovery call</a></body></html>";
+
+fn www(req: &Incoming) -> Reply {
+    match req.path.as_str() {
+        "/" => secure(Reply::html(LANDING))
+            .header("strict-transport-security", HSTS)
+            .header("cache-control", "public, max-age=300"),
+        // Fault: no HSTS on the pricing page.
+        "/pricing" => secure(Reply::html("<html><body><h1>Pricing</h1>Book a discovery call</body></html>"))
+            .header("cache-control", "public, max-age=300"),
+        // Fault: a personalised page that a CDN may store and hand to the next visitor.
+        "/account" => secure(Reply::html("<html><body>Welcome back, Dana</body></html>"))
+            .header("strict-transport-security", HSTS)
+            .header("set-cookie", "session=4f2a9c; Path=/; HttpOnly; Secure")
+            .header("cache-control", "public, max-age=600"),
+        // Fault: a fingerprinted asset nobody may cache.
+        "/assets/app.3f9a.js" => Reply::new(200)
+            .header("content-type", "application/javascript")
+            .header("cache-control", "no-cache")
+            .body("console.log('acme');"),
+        "/assets/site.7c1e.css" => Reply::new(200)
+            .header("content-type", "text/css")
+            .header("cache-control", "public, max-age=31536000, immutable")
+            .body("body{font-family:sans-serif}"),
+        // Fault: a three-hop chain that starts with a temporary redirect.
+        "/old-pricing" => Reply::redirect(302, "/pricing-2023"),
+        "/pricing-2023" => Reply::redirect(301, "/pricing-2024"),
+        "/pricing-2024" => Reply::redirect(301, "/pricing"),
+        _ => Reply::new(404).body("not found"),
+    }
+}
+
+fn apex(req: &Incoming) -> Reply {
+    let target = format!("https://{WWW}{}", req.path);
+    Reply::redirect(301, &target)
+}
+
+fn book(_: &Incoming) -> Reply {
+    secure(Reply::html("<html><body><h1>Pick a time</h1></body></html>"))
+        .header("strict-transport-security", HSTS)
+        .header("cache-control", "private, no-store")
+}
+
+/// The running funnel: its servers and the policy that judges it.
+pub struct Funnel {
+    _bg: Background,
+    _servers: Vec<ServerHandle>,
+    pub dir: PathBuf,
+    pub policy: PathBuf,
+}
+
+impl Drop for Funnel {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn start() -> std::io::Result<Funnel> {
+    let bg = Background::new();
+    let ca = Ca::new("launchgate demo CA");
+    let www_leaf = ca.issue_days(&[WWW], 90);
+    // Fault: the booking host's certificate runs out in 3 days.
+    let book_leaf = ca.issue_days(&[BOOK], 3);
+    let s_www = bg.serve(Arc::new(www), Some(www_leaf));
+    let s_apex = bg.serve(Arc::new(apex), None);
+    let s_book = bg.serve(Arc::new(book), Some(book_leaf));
+
+    let dir = std::env::temp_dir().join(format!("launchgate-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("demo-ca.pem"), ca.pem())?;
+    let policy = dir.join("launch.yml");
+    std::fs::write(&policy, policy_text(s_www.port(), s_apex.port(), s_book.port()))?;
+    Ok(Funnel {
+        _bg: bg,
+        _servers: vec![s_www, s_apex, s_book],
+        dir,
+        policy,
+    })
+}
+
+pub fn policy_text(www_port: u16, apex_port: u16, book_port: u16) -> String {
+    format!(
+        r#"# The demo funnel's policy: what `launchgate demo` checks.
+version: 1
+name: acme-demo-funnel
+extends: [recommended]
+
+defaults:
+  timeout: 5s
+  ca_file: ./demo-ca.pem
+  resolve:
+    "{WWW}:443": "127.0.0.1:{www_port}"
+    "{APEX}:80": "127.0.0.1:{apex_port}"
+    "{BOOK}:443": "127.0.0.1:{book_port}"
+
+vars:
+  site: https://{WWW}
+
+pages:
+  - url: ${{site}}/
+    expect: {{ status: 200, max_latency: 2s, body_contains: ["Book a discovery call"] }}
+    cache: semi-static
+  - url: ${{site}}/pricing
+    expect: {{ body_contains: ["Book a discovery call"] }}
+  - url: ${{site}}/account
+    cache: dynamic
+  - url: ${{site}}/assets/app.3f9a.js
+    cache: static
+  - url: ${{site}}/assets/site.7c1e.css
+    cache: static
+  - url: https://{BOOK}/
+    expect: {{ body_contains: ["Pick a time"] }}
+    cache: dynamic
+
+redirects:
+  - {{ from: "http://{APEX}/", to: "${{site}}/", max_hops: 1 }}
+  - {{ from: "${{site}}/old-pricing", to: "${{site}}/pricing", max_hops: 2 }}
+"#
+    )
+}
+
+pub fn run(out: OutputArgs) -> i32 {
+    let outs = match app::outputs(&out) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let funnel = match start() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot start the demo funnel: {e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    eprintln!(
+        "launchgate demo: a local funnel ({WWW}, {APEX}, {BOOK}) is running on 127.0.0.1 with deliberate faults;\n\
+         checking it with the policy at {}\n",
+        funnel.policy.display()
+    );
+    let loaded = match policy::load(&funnel.policy, &LoadOptions { set: Default::default(), use_env: false }) {
+        Ok(l) => l,
+        Err(e) => {
+            eprint!("{e}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let redactor = Redactor::new(loaded.secrets.clone());
+    app::run_and_report(loaded, RunOptions::default(), &out, &outs, &redactor, false)
+}
