@@ -42,8 +42,15 @@ fn not_built(cmd: &str) -> i32 {
 
 /// Redacts what an error message may echo back before the policy could be read.
 fn env_redactor(set: &BTreeMap<String, String>) -> Redactor {
-    let mut v: Vec<String> = std::env::vars().filter(|(k, _)| is_secret_name(k)).map(|(_, v)| v).collect();
-    v.extend(set.iter().filter(|(k, _)| is_secret_name(k)).map(|(_, v)| v.clone()));
+    let mut v: Vec<String> = std::env::vars()
+        .filter(|(k, _)| is_secret_name(k))
+        .map(|(_, v)| v)
+        .collect();
+    v.extend(
+        set.iter()
+            .filter(|(k, _)| is_secret_name(k))
+            .map(|(_, v)| v.clone()),
+    );
     v.extend(engine::github_token_only());
     Redactor::new(v)
 }
@@ -74,7 +81,9 @@ pub fn parse_fail_on(s: &str) -> Result<Severity, String> {
 /// `--format`/`--out` pairs, validated before anything runs.
 pub fn outputs(o: &OutputArgs) -> Result<Vec<(Format, Option<PathBuf>)>, String> {
     if o.out.len() > o.format.len().max(1) {
-        return Err("more --out than --format: each --out pairs with the --format before it".into());
+        return Err(
+            "more --out than --format: each --out pairs with the --format before it".into(),
+        );
     }
     let formats: Vec<String> = if o.format.is_empty() {
         vec!["human".into()]
@@ -91,10 +100,18 @@ pub fn outputs(o: &OutputArgs) -> Result<Vec<(Format, Option<PathBuf>)>, String>
 }
 
 /// Writes every requested format; a failed write is an internal error, after the others.
-pub fn emit(report: &Report, o: &OutputArgs, outs: &[(Format, Option<PathBuf>)], redactor: &Redactor) -> Result<(), String> {
+pub fn emit(
+    report: &Report,
+    o: &OutputArgs,
+    outs: &[(Format, Option<PathBuf>)],
+    redactor: &Redactor,
+) -> Result<(), String> {
     let mut errors = Vec::new();
     for (fmt, path) in outs {
-        let color = path.is_none() && !o.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let color = path.is_none()
+            && !o.no_color
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
         let ropts = RenderOptions {
             color,
             verbose: o.verbose,
@@ -135,8 +152,10 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn read_report(path: &Path) -> Result<Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not a launchgate JSON report: {e}", path.display()))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a launchgate JSON report: {e}", path.display()))
 }
 
 fn check(a: CheckArgs) -> i32 {
@@ -153,7 +172,12 @@ fn check(a: CheckArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return usage(&e),
     };
-    let timeout = match a.timeout.as_deref().map(policy::types::parse_duration).transpose() {
+    let timeout = match a
+        .timeout
+        .as_deref()
+        .map(policy::types::parse_duration)
+        .transpose()
+    {
         Ok(t) => t,
         Err(e) => return usage(&format!("--timeout: {e}")),
     };
@@ -182,7 +206,14 @@ fn check(a: CheckArgs) -> i32 {
     let redactor = if a.no_redact {
         Redactor::new(engine::github_token_only())
     } else {
-        Redactor::new(loaded.secrets.iter().cloned().chain(engine::github_token_only()).collect())
+        Redactor::new(
+            loaded
+                .secrets
+                .iter()
+                .cloned()
+                .chain(engine::github_token_only())
+                .collect(),
+        )
     };
     run_and_report(loaded, opts, &a.output, &outs, &redactor, github)
 }
@@ -234,13 +265,24 @@ fn explain(id: Option<&str>) -> i32 {
     };
     match cat.iter().find(|c| c.id == id) {
         Some(c) => {
-            println!("{} ({} by default)\n{}\n\nWhy it matters:\n  {}\n\nHow to fix:\n  {}", c.id, c.severity.as_str(), c.title, c.why, c.fix);
+            println!(
+                "{} ({} by default)\n{}\n\nWhy it matters:\n  {}\n\nHow to fix:\n  {}",
+                c.id,
+                c.severity.as_str(),
+                c.title,
+                c.why,
+                c.fix
+            );
             EXIT_PASS
         }
         None => {
             let ids: Vec<&str> = cat.iter().map(|c| c.id).collect();
-            let hint = policy::did_you_mean(id, &ids).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            usage(&format!("unknown check id `{id}`{hint}; `launchgate explain` lists them"))
+            let hint = policy::did_you_mean(id, &ids)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            usage(&format!(
+                "unknown check id `{id}`{hint}; `launchgate explain` lists them"
+            ))
         }
     }
 }
@@ -284,7 +326,12 @@ fn merge(a: MergeArgs) -> i32 {
         counts: Counts::of(&checks),
         checks,
     };
-    if let Err(e) = emit(&report, &a.output, &outs, &Redactor::new(engine::github_token_only())) {
+    if let Err(e) = emit(
+        &report,
+        &a.output,
+        &outs,
+        &Redactor::new(engine::github_token_only()),
+    ) {
         eprintln!("error: {e}");
         return EXIT_INTERNAL;
     }

@@ -2,7 +2,8 @@
 //! with chosen host names and validity windows, via rcgen.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
+    KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};
@@ -37,7 +38,11 @@ impl Ca {
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("empty SAN list");
         p.distinguished_name = dn(name);
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let now = OffsetDateTime::now_utc();
         p.not_before = now - Duration::days(30);
         p.not_after = now + Duration::days(3650);
@@ -56,7 +61,12 @@ impl Ca {
     }
 
     /// A leaf for `hosts`, valid from `not_before` to `not_after`.
-    pub fn issue(&self, hosts: &[&str], not_before: OffsetDateTime, not_after: OffsetDateTime) -> Leaf {
+    pub fn issue(
+        &self,
+        hosts: &[&str],
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Leaf {
         let (p, key) = leaf_params(hosts, not_before, not_after);
         let cert = p.signed_by(&key, &self.issuer).expect("signing a leaf");
         Leaf {
@@ -73,12 +83,20 @@ impl Ca {
     }
 }
 
-fn leaf_params(hosts: &[&str], not_before: OffsetDateTime, not_after: OffsetDateTime) -> (CertificateParams, KeyPair) {
-    let mut p = CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>()).expect("valid SANs");
+fn leaf_params(
+    hosts: &[&str],
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> (CertificateParams, KeyPair) {
+    let mut p = CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+        .expect("valid SANs");
     p.distinguished_name = dn(hosts.first().copied().unwrap_or("localhost"));
     p.not_before = not_before;
     p.not_after = not_after;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     (p, KeyPair::generate().expect("key generation"))
 }

@@ -54,7 +54,13 @@ fn known_id(id: &str) -> bool {
     checks::SPEC_IDS.contains(&id) || checks::info(id).is_some()
 }
 
-fn policy_err(l: &Loaded, needle: &str, key: String, message: String, hint: Option<String>) -> PolicyError {
+fn policy_err(
+    l: &Loaded,
+    needle: &str,
+    key: String,
+    message: String,
+    hint: Option<String>,
+) -> PolicyError {
     let line = l.line_of(needle).map(|x| x as usize);
     PolicyError {
         path: l.path.clone(),
@@ -93,8 +99,15 @@ pub fn net_config(l: &Loaded, opts: &RunOptions) -> Result<NetConfig, SetupError
     }
     let mut o = Overrides::default();
     for (k, v) in &d.resolve {
-        o.parse_entry(k, v)
-            .map_err(|m| policy_err(l, k, format!("defaults.resolve.{k}"), m, Some("write \"HOST:PORT\": \"ADDR\" or \"ADDR:PORT2\"".into())))?;
+        o.parse_entry(k, v).map_err(|m| {
+            policy_err(
+                l,
+                k,
+                format!("defaults.resolve.{k}"),
+                m,
+                Some("write \"HOST:PORT\": \"ADDR\" or \"ADDR:PORT2\"".into()),
+            )
+        })?;
     }
     for spec in &opts.resolve {
         o.parse_cli(spec).map_err(SetupError::Usage)?;
@@ -109,13 +122,27 @@ pub fn validate(l: &Loaded) -> Result<(), SetupError> {
     for id in l.policy.severity.keys() {
         if !known_id(id) {
             let hint = did_you_mean(id, &ids).map(|s| format!("did you mean `{s}`?"));
-            return Err(policy_err(l, id, format!("severity.{id}"), format!("unknown check id `{id}`"), hint).into());
+            return Err(policy_err(
+                l,
+                id,
+                format!("severity.{id}"),
+                format!("unknown check id `{id}`"),
+                hint,
+            )
+            .into());
         }
     }
     for (i, w) in l.policy.waivers.iter().enumerate() {
         if !known_id(&w.id) {
             let hint = did_you_mean(&w.id, &ids).map(|s| format!("did you mean `{s}`?"));
-            return Err(policy_err(l, &w.id, format!("waivers[{i}].id"), format!("unknown check id `{}`", w.id), hint).into());
+            return Err(policy_err(
+                l,
+                &w.id,
+                format!("waivers[{i}].id"),
+                format!("unknown check id `{}`", w.id),
+                hint,
+            )
+            .into());
         }
     }
     Ok(())
@@ -151,7 +178,11 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
         match h.await {
             Ok(mut r) => results.append(&mut r),
             Err(e) => {
-                let what = if e.is_panic() { "crashed" } else { "was cancelled" };
+                let what = if e.is_panic() {
+                    "crashed"
+                } else {
+                    "was cancelled"
+                };
                 results.push(checks::error(
                     &checks::INTERNAL,
                     kind,
@@ -165,11 +196,17 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
     } else {
         Redactor::new(github_token_only())
     };
-    let today = opts.today.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let today = opts
+        .today
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
     let results = finish(&loaded, results, opts, today, &redactor);
     let fail_on = effective_fail_on(&loaded, opts);
     let counts = Counts::of(&results);
-    let result = if finding::gate_fails(&results, fail_on) { "fail" } else { "pass" };
+    let result = if finding::gate_fails(&results, fail_on) {
+        "fail"
+    } else {
+        "pass"
+    };
     Ok(Report {
         version: 1,
         tool: Tool {
@@ -191,10 +228,15 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
 
 /// The GitHub token is redacted even with `--no-redact`.
 pub fn github_token_only() -> Vec<String> {
-    ["GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN", "GH_TOKEN"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .collect()
+    [
+        "GITHUB_TOKEN",
+        "INPUT_GITHUB-TOKEN",
+        "INPUT_GITHUB_TOKEN",
+        "GH_TOKEN",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok())
+    .collect()
 }
 
 pub fn effective_fail_on(l: &Loaded, opts: &RunOptions) -> Severity {
@@ -237,7 +279,8 @@ pub fn finish(
             expired.push(w);
         }
         for r in results.iter_mut() {
-            let matches = r.id == w.id.as_str() && (w.target.as_str() == "*" || r.target == w.target.as_str());
+            let matches = r.id == w.id.as_str()
+                && (w.target.as_str() == "*" || r.target == w.target.as_str());
             if matches && r.is_failure() && !is_expired {
                 r.status = Status::Waived;
                 r.waiver = Some(finding::Waiver {
@@ -251,17 +294,22 @@ pub fn finish(
         let mut r = checks::fail(
             &checks::WAIVER_EXPIRED,
             &format!("{} {}", w.id, w.target),
-            format!("the waiver for {} on {} expired on {} ({}); the failure counts again", w.id, w.target, w.until, w.reason),
+            format!(
+                "the waiver for {} on {} expired on {} ({}); the failure counts again",
+                w.id, w.target, w.until, w.reason
+            ),
         );
         r.why = checks::WAIVER_EXPIRED.why.into();
         r.fix = checks::WAIVER_EXPIRED.fix.into();
-        r.location = l.line_of(&format!("until: {}", w.until)).map(|line| crate::finding::Location {
-            path: l.path.display().to_string(),
-            line: Some(line),
-            column: None,
-            end_line: None,
-            end_column: None,
-        });
+        r.location =
+            l.line_of(&format!("until: {}", w.until))
+                .map(|line| crate::finding::Location {
+                    path: l.path.display().to_string(),
+                    line: Some(line),
+                    column: None,
+                    end_line: None,
+                    end_column: None,
+                });
         results.push(r);
     }
 

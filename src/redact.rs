@@ -85,7 +85,12 @@ mod tests {
 
     #[test]
     fn replaces_longest_first_and_encoded_forms() {
-        let r = Redactor::new(vec!["s3cr3t-value".into(), "s3cr3t".into(), "a\"b c".into(), "ab".into()]);
+        let r = Redactor::new(vec![
+            "s3cr3t-value".into(),
+            "s3cr3t".into(),
+            "a\"b c".into(),
+            "ab".into(),
+        ]);
         assert_eq!(r.redact("x s3cr3t-value y s3cr3t"), "x *** y ***");
         assert_eq!(r.redact(r#"{"v":"a\"b c"}"#), r#"{"v":"***"}"#);
         assert_eq!(r.redact("q=a%22b+c"), "q=***");

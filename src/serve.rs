@@ -28,7 +28,10 @@ pub struct Incoming {
 
 impl Incoming {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -51,7 +54,9 @@ impl Reply {
         }
     }
     pub fn html(body: &str) -> Self {
-        Reply::new(200).header("content-type", "text/html; charset=utf-8").body(body)
+        Reply::new(200)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(body)
     }
     pub fn redirect(status: u16, to: &str) -> Self {
         Reply::new(status).header("location", to)
@@ -131,7 +136,11 @@ pub async fn start(handler: Handler, tls: Option<Leaf>) -> std::io::Result<Serve
                     async move {
                         hits.fetch_add(1, Ordering::SeqCst);
                         let (parts, body) = req.into_parts();
-                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         let inc = Incoming {
                             method: parts.method.to_string(),
                             path: parts.uri.path().to_string(),
@@ -139,7 +148,12 @@ pub async fn start(handler: Handler, tls: Option<Leaf>) -> std::io::Result<Serve
                             headers: parts
                                 .headers
                                 .iter()
-                                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                                .map(|(k, v)| {
+                                    (
+                                        k.as_str().to_string(),
+                                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                    )
+                                })
                                 .collect(),
                             body,
                         };

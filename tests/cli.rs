@@ -32,7 +32,10 @@ fn exit_0_when_the_gate_passes_and_1_when_it_fails() {
     let p = site(&mut f);
     let ok = f.policy(&[(H, 443, p)], &format!("pages:\n  - url: https://{H}/\n"));
     assert_eq!(check_json(&ok, &[]).code, 0);
-    let bad = f.policy(&[(H, 443, p)], &format!("headers: {{}}\npages:\n  - url: https://{H}/nohsts\n"));
+    let bad = f.policy(
+        &[(H, 443, p)],
+        &format!("headers: {{}}\npages:\n  - url: https://{H}/nohsts\n"),
+    );
     let r = check_json(&bad, &[]);
     assert_eq!(r.code, 1);
     assert_eq!(r.json()["result"], "fail");
@@ -41,32 +44,94 @@ fn exit_0_when_the_gate_passes_and_1_when_it_fails() {
 #[test]
 fn policy_errors_exit_2_with_file_line_and_key() {
     let cases: &[(&str, &str, &str)] = &[
-        ("version: 1\ndefaults:\n  timout: 5s\n", "launch.yml:3", "did you mean `timeout`"),
-        ("version: 1\npages:\n  - url: https://a.test/\n    expect: { staus: 200 }\n", "launch.yml:4", "did you mean `status`"),
-        ("version: 1\npages:\n  - url: https://a.test/\n    expect:\n      status: many\n", "launch.yml:5", "invalid HTTP status"),
-        ("version: 1\npages:\n  - url: ${LAUNCHGATE_TEST_UNSET_VAR}/\n", "launch.yml:3", "LAUNCHGATE_TEST_UNSET_VAR"),
+        (
+            "version: 1\ndefaults:\n  timout: 5s\n",
+            "launch.yml:3",
+            "did you mean `timeout`",
+        ),
+        (
+            "version: 1\npages:\n  - url: https://a.test/\n    expect: { staus: 200 }\n",
+            "launch.yml:4",
+            "did you mean `status`",
+        ),
+        (
+            "version: 1\npages:\n  - url: https://a.test/\n    expect:\n      status: many\n",
+            "launch.yml:5",
+            "invalid HTTP status",
+        ),
+        (
+            "version: 1\npages:\n  - url: ${LAUNCHGATE_TEST_UNSET_VAR}/\n",
+            "launch.yml:3",
+            "LAUNCHGATE_TEST_UNSET_VAR",
+        ),
         ("version: 1\npages: [\n  - url: x\n", "launch.yml:", "error"),
-        ("version: 1\ndefaults:\n  timeout: 10 parsecs\n", "launch.yml:3", "parsecs"),
-        ("version: 1\ndefaults:\n  timeout: 10\n", "launch.yml:3", "needs a unit"),
-        ("version: 1\npages:\n  - url: ftp://a.test/\n", "launch.yml:3", "http:// or https://"),
-        ("version: 1\npages:\n  - url: https://a.test/\n    cache: statc\n", "launch.yml:4", "did you mean `static`"),
-        ("version: 1\nseverity:\n  tls.expiri: info\n", "launch.yml:3", "did you mean `tls.expiry`"),
+        (
+            "version: 1\ndefaults:\n  timeout: 10 parsecs\n",
+            "launch.yml:3",
+            "parsecs",
+        ),
+        (
+            "version: 1\ndefaults:\n  timeout: 10\n",
+            "launch.yml:3",
+            "needs a unit",
+        ),
+        (
+            "version: 1\npages:\n  - url: ftp://a.test/\n",
+            "launch.yml:3",
+            "http:// or https://",
+        ),
+        (
+            "version: 1\npages:\n  - url: https://a.test/\n    cache: statc\n",
+            "launch.yml:4",
+            "did you mean `static`",
+        ),
+        (
+            "version: 1\nseverity:\n  tls.expiri: info\n",
+            "launch.yml:3",
+            "did you mean `tls.expiry`",
+        ),
         ("version: 2\n", "launch.yml:1", "unsupported policy version"),
         ("- just\n- a list\n", "launch.yml:1", "mapping"),
         ("", "launch.yml", "empty"),
-        ("version: 1\nextends: [strict]\n", "launch.yml:2", "unknown preset"),
-        ("version: 1\ndefaults:\n  resolve: { \"nohostport\": \"127.0.0.1\" }\n", "launch.yml", "HOST:PORT"),
-        ("version: 1\ntls: { min_days: -3 }\n", "launch.yml:2", "whole number"),
+        (
+            "version: 1\nextends: [strict]\n",
+            "launch.yml:2",
+            "unknown preset",
+        ),
+        (
+            "version: 1\ndefaults:\n  resolve: { \"nohostport\": \"127.0.0.1\" }\n",
+            "launch.yml",
+            "HOST:PORT",
+        ),
+        (
+            "version: 1\ntls: { min_days: -3 }\n",
+            "launch.yml:2",
+            "whole number",
+        ),
     ];
     for (text, loc, needle) in cases {
         let r = stderr_of(text);
         assert_eq!(r.code, 2, "policy {text:?}: {}", r.stderr);
-        assert!(r.stderr.contains(loc), "policy {text:?}: expected {loc} in\n{}", r.stderr);
-        assert!(r.stderr.contains(needle), "policy {text:?}: expected {needle} in\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(loc),
+            "policy {text:?}: expected {loc} in\n{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(needle),
+            "policy {text:?}: expected {needle} in\n{}",
+            r.stderr
+        );
     }
     // the key path is named
-    let r = stderr_of("version: 1\npages:\n  - url: https://a.test/\n    expect: { max_latency: soon }\n");
-    assert!(r.stderr.contains("pages[0].expect.max_latency"), "{}", r.stderr);
+    let r = stderr_of(
+        "version: 1\npages:\n  - url: https://a.test/\n    expect: { max_latency: soon }\n",
+    );
+    assert!(
+        r.stderr.contains("pages[0].expect.max_latency"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -134,10 +199,17 @@ fn only_skip_and_fail_on() {
         &format!("headers: {{}}\npages:\n  - url: https://{H}/nohsts\n    expect: {{ max_latency: 1ms }}\n"),
     );
     let r = check_json(&policy, &["--only", "pages"]);
-    assert!(r.json()["checks"].as_array().unwrap().iter().all(|c| c["kind"] == "pages"));
+    assert!(r.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["kind"] == "pages"));
     // only a warning (latency) fails: passes at blocker, fails at warning
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert_eq!(check_json(&policy, &["--only", "pages", "--fail-on", "warning"]).code, 1);
+    assert_eq!(
+        check_json(&policy, &["--only", "pages", "--fail-on", "warning"]).code,
+        1
+    );
     let r = check_json(&policy, &["--skip", "headers,tls"]);
     assert!(r.results("headers.hsts").is_empty());
     assert!(r.results("tls.valid").is_empty());
@@ -181,7 +253,10 @@ fn baseline_turns_old_failures_into_warnings() {
     let mut f = Fixture::new();
     let p = site(&mut f);
     let t = format!("https://{H}/nohsts");
-    let policy = f.policy(&[(H, 443, p)], &format!("headers: {{}}\npages:\n  - url: {t}\n"));
+    let policy = f.policy(
+        &[(H, 443, p)],
+        &format!("headers: {{}}\npages:\n  - url: {t}\n"),
+    );
     let first = check_json(&policy, &[]);
     assert_eq!(first.code, 1);
     let base = f.write("base.json", &first.stdout);
@@ -195,7 +270,10 @@ fn baseline_turns_old_failures_into_warnings() {
     let policy2 = f.policy(&[(H, 443, p)], &format!("headers: {{}}\npages:\n  - url: {t}\n  - url: https://{H}/missing-page\n    expect: {{ status: 201 }}\n"));
     let r = check_json(&policy2, &["--baseline", base.to_str().unwrap()]);
     assert_eq!(r.code, 1);
-    assert_eq!(r.one("pages.status", &format!("https://{H}/missing-page"))["new"], true);
+    assert_eq!(
+        r.one("pages.status", &format!("https://{H}/missing-page"))["new"],
+        true
+    );
 }
 
 #[test]
@@ -203,7 +281,9 @@ fn secrets_from_variables_never_reach_any_output() {
     let secret = "sk_live_51HxDoNotLeakThisValue9";
     let signing = "booking-signing-value-77";
     let mut f = Fixture::new();
-    let p = f.https(H, 90, move |_| Reply::html("denied").header("x-echo", "none"));
+    let p = f.https(H, 90, move |_| {
+        Reply::html("denied").header("x-echo", "none")
+    });
     let policy = f.policy(
         &[(H, 443, p)],
         &format!(
@@ -250,7 +330,10 @@ fn secrets_from_variables_never_reach_any_output() {
 fn set_overrides_environment_and_vars() {
     let mut f = Fixture::new();
     let p = site(&mut f);
-    let policy = f.policy(&[(H, 443, p)], "vars:\n  site: https://nowhere.test\npages:\n  - url: ${site}/\n");
+    let policy = f.policy(
+        &[(H, 443, p)],
+        "vars:\n  site: https://nowhere.test\npages:\n  - url: ${site}/\n",
+    );
     let r = check_json(&policy, &["--set", &format!("site=https://{H}")]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.status("pages.status", &format!("https://{H}/")), "pass");
@@ -262,14 +345,21 @@ fn explain_covers_every_shipped_id_and_schema_is_json() {
     c.arg("explain");
     let list = run(&mut c);
     assert_eq!(list.code, 0);
-    let ids: Vec<String> = list.stdout.lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    let ids: Vec<String> = list
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
     assert!(ids.len() >= 20, "{ids:?}");
     for id in &ids {
         let mut c = bin();
         c.args(["explain", id]);
         let r = run(&mut c);
         assert_eq!(r.code, 0, "{id}");
-        assert!(r.stdout.contains("Why it matters") && r.stdout.contains("How to fix"), "{id}");
+        assert!(
+            r.stdout.contains("Why it matters") && r.stdout.contains("How to fix"),
+            "{id}"
+        );
     }
     let mut c = bin();
     c.arg("schema");
@@ -284,13 +374,23 @@ fn explain_covers_every_shipped_id_and_schema_is_json() {
 fn formats_pair_with_outputs_and_markdown_groups() {
     let mut f = Fixture::new();
     let p = site(&mut f);
-    let policy = f.policy(&[(H, 443, p)], &format!("headers: {{}}\npages:\n  - url: https://{H}/nohsts\n"));
+    let policy = f.policy(
+        &[(H, 443, p)],
+        &format!("headers: {{}}\npages:\n  - url: https://{H}/nohsts\n"),
+    );
     let md = f.path().join("report.md");
     let mut c = bin();
-    c.args(["check", "--format", "markdown", "--out"]).arg(&md).args(["--format", "human", "-p"]).arg(&policy);
+    c.args(["check", "--format", "markdown", "--out"])
+        .arg(&md)
+        .args(["--format", "human", "-p"])
+        .arg(&policy);
     let r = run(&mut c);
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("Do not launch until fixed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Do not launch until fixed"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("DO NOT LAUNCH"));
     assert!(!r.stdout.contains("\x1b["), "no colour off a terminal");
     let m = std::fs::read_to_string(&md).unwrap();
@@ -305,7 +405,10 @@ fn merge_combines_reports_into_one_verdict() {
     let good = f.policy(&[(H, 443, p)], &format!("pages:\n  - url: https://{H}/\n"));
     let a = check_json(&good, &[]);
     let ap = f.write("a.json", &a.stdout);
-    let bad = f.policy(&[(H, 443, p)], &format!("headers: {{}}\npages:\n  - url: https://{H}/nohsts\n"));
+    let bad = f.policy(
+        &[(H, 443, p)],
+        &format!("headers: {{}}\npages:\n  - url: https://{H}/nohsts\n"),
+    );
     let b = check_json(&bad, &[]);
     let bp = f.write("b.json", &b.stdout);
     let mut c = bin();
@@ -314,7 +417,8 @@ fn merge_combines_reports_into_one_verdict() {
     assert_eq!(r.code, 1);
     let j = r.json();
     assert_eq!(j["result"], "fail");
-    let n = a.json()["checks"].as_array().unwrap().len() + b.json()["checks"].as_array().unwrap().len();
+    let n =
+        a.json()["checks"].as_array().unwrap().len() + b.json()["checks"].as_array().unwrap().len();
     assert_eq!(j["checks"].as_array().unwrap().len(), n);
     assert!(j["checks"][0]["policy"].is_string());
     let mut c = bin();
@@ -337,7 +441,11 @@ fn demo_runs_offline_and_fails_the_gate() {
         ("redirects.hops", "warning"),
         ("redirects.permanent", "warning"),
     ] {
-        let hit = j["checks"].as_array().unwrap().iter().any(|c| c["id"] == id && c["status"] == "fail" && c["severity"] == sev);
+        let hit = j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id && c["status"] == "fail" && c["severity"] == sev);
         assert!(hit, "demo should find {id} ({sev})");
     }
     assert_eq!(j["counts"]["error"], 0, "{}", r.stdout);

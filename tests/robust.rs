@@ -54,7 +54,10 @@ fn server_that_stalls_mid_body() {
 fn server_that_streams_an_endless_body() {
     let port = raw_server(|mut s| {
         read_head(&mut s);
-        if !write_all(&mut s, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") {
+        if !write_all(
+            &mut s,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ) {
             return;
         }
         let chunk = format!("{:x}\r\n{}\r\n", 65536, "x".repeat(65536));
@@ -98,5 +101,5 @@ fn one_broken_host_does_not_hide_the_others() {
     assert_eq!(r.status("tls.valid", "good.test:443"), "pass");
     assert_eq!(r.status("pages.status", "https://dead.test/"), "error");
     assert_eq!(r.status("tls.valid", "dead.test:443"), "error");
-    assert_eq!(r.json()["counts"]["error"].as_u64().unwrap() >= 2, true);
+    assert!(r.json()["counts"]["error"].as_u64().unwrap() >= 2);
 }

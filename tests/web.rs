@@ -35,16 +35,33 @@ fn healthy_site_passes_every_check() {
         assert_eq!(c["status"], "pass", "{c:#}");
     }
     for id in [
-        "pages.status", "pages.latency", "pages.body", "pages.header", "tls.valid", "tls.expiry", "tls.version",
-        "headers.hsts", "headers.hsts.subdomains", "headers.security", "cache.html", "cache.semi-static",
-        "cache.static", "redirects.target", "redirects.loop", "redirects.hops", "redirects.https",
+        "pages.status",
+        "pages.latency",
+        "pages.body",
+        "pages.header",
+        "tls.valid",
+        "tls.expiry",
+        "tls.version",
+        "headers.hsts",
+        "headers.hsts.subdomains",
+        "headers.security",
+        "cache.html",
+        "cache.semi-static",
+        "cache.static",
+        "redirects.target",
+        "redirects.loop",
+        "redirects.hops",
+        "redirects.https",
         "redirects.permanent",
     ] {
         assert!(!r.results(id).is_empty(), "no {id} result:\n{}", r.stdout);
     }
     // one TLS probe per host:port, however many URLs use it
     assert_eq!(r.results("tls.valid").len(), 1);
-    assert_eq!(j["checks"][0]["why"].as_str().map(|s| !s.is_empty()), Some(true));
+    assert_eq!(
+        j["checks"][0]["why"].as_str().map(|s| !s.is_empty()),
+        Some(true)
+    );
 }
 
 #[test]
@@ -54,7 +71,9 @@ fn page_faults_are_found_with_severity() {
         "/gone" => Reply::new(404).body("nope"),
         "/slow" => good_page("ok").delay(Duration::from_millis(400)),
         "/nocta" => good_page("<h1>Oops, an error occurred</h1>"),
-        "/json" => Reply::new(200).header("content-type", "application/json").body("{}"),
+        "/json" => Reply::new(200)
+            .header("content-type", "application/json")
+            .body("{}"),
         _ => good_page("Book"),
     });
     let policy = f.policy(
@@ -74,8 +93,14 @@ fn page_faults_are_found_with_severity() {
     assert_eq!(slow["status"], "fail");
     assert_eq!(slow["severity"], "warning");
     assert!(slow["evidence"]["latency_ms"].as_u64().unwrap() >= 400);
-    assert_eq!(r.status("pages.body", &format!("https://{H}/nocta")), "fail");
-    assert_eq!(r.one("pages.body", &format!("https://{H}/nocta"))["severity"], "blocker");
+    assert_eq!(
+        r.status("pages.body", &format!("https://{H}/nocta")),
+        "fail"
+    );
+    assert_eq!(
+        r.one("pages.body", &format!("https://{H}/nocta"))["severity"],
+        "blocker"
+    );
     let hdr = r.one("pages.header", &format!("https://{H}/json"));
     assert_eq!(hdr["status"], "fail");
     assert_eq!(hdr["severity"], "warning");
@@ -91,13 +116,19 @@ fn page_faults_are_found_with_severity() {
 fn certificates_expired_expiring_wrong_host_and_self_signed() {
     let mut f = Fixture::new();
     let now = time::OffsetDateTime::now_utc();
-    let expired = f.ca.issue(&["expired.test"], now - time::Duration::days(30), now - time::Duration::days(1));
+    let expired = f.ca.issue(
+        &["expired.test"],
+        now - time::Duration::days(30),
+        now - time::Duration::days(1),
+    );
     let p_expired = f.https_with(expired, |_| good_page("x"));
     let p_soon = f.https("soon.test", 3, |_| good_page("x"));
     let p_warn = f.https("warn.test", 20, |_| good_page("x"));
     let wrong = f.ca.issue_days(&["other.test"], 90);
     let p_wrong = f.https_with(wrong, |_| good_page("x"));
-    let p_self = f.https_with(launchgate::certs::self_signed(&["self.test"], 90), |_| good_page("x"));
+    let p_self = f.https_with(launchgate::certs::self_signed(&["self.test"], 90), |_| {
+        good_page("x")
+    });
     let policy = f.policy(
         &[
             ("expired.test", 443, p_expired),
@@ -114,29 +145,52 @@ fn certificates_expired_expiring_wrong_host_and_self_signed() {
     assert_eq!(v["status"], "fail", "{v:#}");
     assert!(v["message"].as_str().unwrap().contains("expired"), "{v:#}");
     let e = r.one("tls.expiry", "expired.test:443");
-    assert_eq!((e["status"].as_str(), e["severity"].as_str()), (Some("fail"), Some("blocker")));
+    assert_eq!(
+        (e["status"].as_str(), e["severity"].as_str()),
+        (Some("fail"), Some("blocker"))
+    );
     // a cert that does not verify: tls.valid fails, the page checks on it cannot run
     assert_eq!(r.status("pages.status", "https://expired.test/"), "error");
 
     let soon = r.one("tls.expiry", "soon.test:443");
-    assert_eq!((soon["status"].as_str(), soon["severity"].as_str()), (Some("fail"), Some("blocker")));
-    assert!(soon["message"].as_str().unwrap().contains("3 day"), "{soon:#}");
+    assert_eq!(
+        (soon["status"].as_str(), soon["severity"].as_str()),
+        (Some("fail"), Some("blocker"))
+    );
+    assert!(
+        soon["message"].as_str().unwrap().contains("3 day"),
+        "{soon:#}"
+    );
     assert_eq!(r.status("tls.valid", "soon.test:443"), "pass");
     assert_eq!(r.status("pages.status", "https://soon.test/"), "pass");
 
     let warn = r.one("tls.expiry", "warn.test:443");
-    assert_eq!((warn["status"].as_str(), warn["severity"].as_str()), (Some("fail"), Some("warning")));
+    assert_eq!(
+        (warn["status"].as_str(), warn["severity"].as_str()),
+        (Some("fail"), Some("warning"))
+    );
 
     let wrong = r.one("tls.valid", "wrong.test:443");
     assert_eq!(wrong["status"], "fail");
-    assert!(wrong["message"].as_str().unwrap().contains("not valid for"), "{wrong:#}");
+    assert!(
+        wrong["message"].as_str().unwrap().contains("not valid for"),
+        "{wrong:#}"
+    );
     let sans = &wrong["evidence"]["chain"][0]["sans"];
     assert_eq!(sans[0], "other.test");
 
     let s = r.one("tls.valid", "self.test:443");
     assert_eq!(s["status"], "fail");
-    assert!(s["message"].as_str().unwrap().contains("trusted CA"), "{s:#}");
-    for h in ["expired.test:443", "soon.test:443", "wrong.test:443", "self.test:443"] {
+    assert!(
+        s["message"].as_str().unwrap().contains("trusted CA"),
+        "{s:#}"
+    );
+    for h in [
+        "expired.test:443",
+        "soon.test:443",
+        "wrong.test:443",
+        "self.test:443",
+    ] {
         assert_eq!(r.status("tls.version", h), "pass", "{h}");
     }
 }
@@ -151,12 +205,14 @@ fn legacy_tls_server_is_flagged() {
                 let v = [buf[9], buf[10]];
                 let hello = [0x16, 3, 1, 0, 6, 2, 0, 0, 2, v[0], v[1]];
                 let _ = std::io::Write::write_all(&mut s, &hello);
-                return;
             }
         }
     });
     let f = Fixture::new();
-    let policy = f.policy(&[("legacy.test", 443, port)], "tls:\n  hosts: [legacy.test:443]\n");
+    let policy = f.policy(
+        &[("legacy.test", 443, port)],
+        "tls:\n  hosts: [legacy.test:443]\n",
+    );
     let r = check_json(&policy, &[]);
     // the real handshake fails (not real TLS), so tls.* are errors: fail closed
     assert_eq!(r.code, 1);
@@ -164,8 +220,14 @@ fn legacy_tls_server_is_flagged() {
     // and the legacy probe itself recognises the ServerHello
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cfg = launchgate::net::NetConfig::default();
-    cfg.overrides.insert("legacy.test", 443, "127.0.0.1", Some(port));
-    let ok = rt.block_on(launchgate::net::legacy::accepts(&cfg, "legacy.test", 443, launchgate::net::legacy::TLS10));
+    cfg.overrides
+        .insert("legacy.test", 443, "127.0.0.1", Some(port));
+    let ok = rt.block_on(launchgate::net::legacy::accepts(
+        &cfg,
+        "legacy.test",
+        443,
+        launchgate::net::legacy::TLS10,
+    ));
     assert_eq!(ok, Ok(true));
 }
 
@@ -196,20 +258,35 @@ fn redirect_chain_loop_downgrade_and_temporary() {
     let a = format!("https://{H}/a");
     assert_eq!(r.status("redirects.target", &a), "pass");
     let hops = r.one("redirects.hops", &a);
-    assert_eq!((hops["status"].as_str(), hops["severity"].as_str()), (Some("fail"), Some("warning")));
+    assert_eq!(
+        (hops["status"].as_str(), hops["severity"].as_str()),
+        (Some("fail"), Some("warning"))
+    );
     assert_eq!(hops["evidence"]["hops"].as_array().unwrap().len(), 5);
     assert_eq!(r.status("redirects.permanent", &a), "fail");
     let l = format!("https://{H}/loop1");
     let lp = r.one("redirects.loop", &l);
-    assert_eq!((lp["status"].as_str(), lp["severity"].as_str()), (Some("fail"), Some("blocker")));
+    assert_eq!(
+        (lp["status"].as_str(), lp["severity"].as_str()),
+        (Some("fail"), Some("blocker"))
+    );
     assert_eq!(r.status("redirects.target", &l), "fail");
     let d = format!("https://{H}/down");
     let dn = r.one("redirects.https", &d);
-    assert_eq!((dn["status"].as_str(), dn["severity"].as_str()), (Some("fail"), Some("blocker")));
+    assert_eq!(
+        (dn["status"].as_str(), dn["severity"].as_str()),
+        (Some("fail"), Some("blocker"))
+    );
     let e = r.one("redirects.target", &format!("https://{H}/elsewhere"));
     assert_eq!(e["status"], "fail");
     assert!(e["message"].as_str().unwrap().contains("/other"));
-    for id in ["redirects.target", "redirects.https", "redirects.permanent", "redirects.hops", "redirects.loop"] {
+    for id in [
+        "redirects.target",
+        "redirects.https",
+        "redirects.permanent",
+        "redirects.hops",
+        "redirects.loop",
+    ] {
         assert_eq!(r.status(id, "http://shop.test/"), "pass", "{id}");
     }
 }
@@ -236,29 +313,53 @@ fn hsts_and_security_headers() {
     );
     let r = check_json(&policy, &[]);
     let no = r.one("headers.hsts", &format!("https://{H}/nohsts"));
-    assert_eq!((no["status"].as_str(), no["severity"].as_str()), (Some("fail"), Some("blocker")));
-    assert_eq!(r.status("headers.security", &format!("https://{H}/nohsts")), "fail");
+    assert_eq!(
+        (no["status"].as_str(), no["severity"].as_str()),
+        (Some("fail"), Some("blocker"))
+    );
+    assert_eq!(
+        r.status("headers.security", &format!("https://{H}/nohsts")),
+        "fail"
+    );
     // good_page sends its own HSTS first; the first header wins
     let sub = r.one("headers.hsts.subdomains", &format!("https://{H}/nosub"));
-    assert_eq!((sub["status"].as_str(), sub["severity"].as_str()), (Some("fail"), Some("warning")));
-    assert_eq!(r.status("headers.hsts", &format!("https://{H}/nosub")), "pass");
+    assert_eq!(
+        (sub["status"].as_str(), sub["severity"].as_str()),
+        (Some("fail"), Some("warning"))
+    );
+    assert_eq!(
+        r.status("headers.hsts", &format!("https://{H}/nosub")),
+        "pass"
+    );
     // frame-ancestors stands in for X-Frame-Options; only Permissions-Policy is missing (info)
     let sec = r.one("headers.security", &format!("https://{H}/nosub"));
-    assert_eq!((sec["status"].as_str(), sec["severity"].as_str()), (Some("fail"), Some("info")));
-    assert!(r.results("headers.hsts").iter().all(|c| c["target"] != format!("https://{H}/asset.png")));
+    assert_eq!(
+        (sec["status"].as_str(), sec["severity"].as_str()),
+        (Some("fail"), Some("info"))
+    );
+    assert!(r
+        .results("headers.hsts")
+        .iter()
+        .all(|c| c["target"] != format!("https://{H}/asset.png")));
 }
 
 #[test]
 fn cache_rules_by_route_type() {
     let mut f = Fixture::new();
     let p = f.https(H, 90, |r| match r.path.as_str() {
-        "/app.js" => Reply::new(200).header("content-type", "application/javascript").header("cache-control", "no-cache"),
-        "/short.css" => Reply::new(200).header("content-type", "text/css").header("cache-control", "max-age=3600"),
+        "/app.js" => Reply::new(200)
+            .header("content-type", "application/javascript")
+            .header("cache-control", "no-cache"),
+        "/short.css" => Reply::new(200)
+            .header("content-type", "text/css")
+            .header("cache-control", "max-age=3600"),
         "/account" => good_page("hi").header("set-cookie", "sid=1; Secure"),
         "/private" => Reply::html("hi")
             .header("set-cookie", "sid=1; Secure")
             .header("cache-control", "private, no-store"),
-        "/vary" => Reply::html("hi").header("vary", "Accept-Encoding, Cookie").header("cache-control", "s-maxage=600"),
+        "/vary" => Reply::html("hi")
+            .header("vary", "Accept-Encoding, Cookie")
+            .header("cache-control", "s-maxage=600"),
         "/landing" => Reply::html("hi").header("cache-control", "no-store"),
         _ => good_page("x"),
     });
@@ -271,14 +372,23 @@ fn cache_rules_by_route_type() {
     let r = check_json(&policy, &[]);
     let t = |p: &str| format!("https://{H}{p}");
     let js = r.one("cache.static", &t("/app.js"));
-    assert_eq!((js["status"].as_str(), js["severity"].as_str()), (Some("fail"), Some("warning")));
+    assert_eq!(
+        (js["status"].as_str(), js["severity"].as_str()),
+        (Some("fail"), Some("warning"))
+    );
     assert_eq!(r.status("cache.static", &t("/short.css")), "fail");
     let acc = r.one("cache.html", &t("/account"));
-    assert_eq!((acc["status"].as_str(), acc["severity"].as_str()), (Some("fail"), Some("blocker")));
+    assert_eq!(
+        (acc["status"].as_str(), acc["severity"].as_str()),
+        (Some("fail"), Some("blocker"))
+    );
     assert_eq!(r.status("cache.html", &t("/private")), "pass");
     assert_eq!(r.status("cache.html", &t("/vary")), "fail");
     let semi = r.one("cache.semi-static", &t("/landing"));
-    assert_eq!((semi["status"].as_str(), semi["severity"].as_str()), (Some("fail"), Some("warning")));
+    assert_eq!(
+        (semi["status"].as_str(), semi["severity"].as_str()),
+        (Some("fail"), Some("warning"))
+    );
 }
 
 #[test]
@@ -292,7 +402,10 @@ fn resolve_flag_reaches_another_port_with_the_original_host() {
             Reply::new(421)
         }
     });
-    let policy = f.policy(&[], &format!("pages:\n  - url: https://{H}/\n    expect: {{ body_contains: right host }}\n"));
+    let policy = f.policy(
+        &[],
+        &format!("pages:\n  - url: https://{H}/\n    expect: {{ body_contains: right host }}\n"),
+    );
     let spec = format!("{H}:443:127.0.0.1:{p}");
     let r = check_json(&policy, &["--resolve", &spec]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);

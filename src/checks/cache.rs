@@ -51,7 +51,10 @@ pub fn parse_cache_control(values: &[&str]) -> CacheControl {
     for v in values {
         for d in v.split(',') {
             let d = d.trim();
-            let (k, val) = d.split_once('=').map(|(a, b)| (a.trim(), Some(b.trim().trim_matches('"')))).unwrap_or((d, None));
+            let (k, val) = d
+                .split_once('=')
+                .map(|(a, b)| (a.trim(), Some(b.trim().trim_matches('"'))))
+                .unwrap_or((d, None));
             match k.to_ascii_lowercase().as_str() {
                 "max-age" => c.max_age = val.and_then(|v| v.parse().ok()),
                 "s-maxage" => c.s_maxage = val.and_then(|v| v.parse().ok()),
@@ -105,14 +108,26 @@ fn personalised(resp: &Response) -> Option<String> {
 
 pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
     let futs = ctx.loaded.policy.pages.iter().map(|pg| async move {
-        let headers: Vec<(String, String)> = pg.headers.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect();
+        let headers: Vec<(String, String)> = pg
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect();
         let r = ctx.fetch(&pg.url.url(), &headers).await;
         judge(pg.url.as_str(), pg.cache, r)
     });
-    futures_util::future::join_all(futs).await.into_iter().flatten().collect()
+    futures_util::future::join_all(futs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
-fn judge(target: &str, class: Option<CacheClass>, resp: Result<Response, crate::net::NetError>) -> Vec<CheckResult> {
+fn judge(
+    target: &str,
+    class: Option<CacheClass>,
+    resp: Result<Response, crate::net::NetError>,
+) -> Vec<CheckResult> {
     let class_info = match class {
         Some(CacheClass::Static) => Some(&STATIC),
         Some(CacheClass::SemiStatic) => Some(&SEMI_STATIC),
@@ -133,8 +148,15 @@ fn judge(target: &str, class: Option<CacheClass>, resp: Result<Response, crate::
     let cc = parse_cache_control(&cc_raw);
     let raw = cc_raw.join(", ");
     let ev = |r: CheckResult| {
-        r.evidence("cache-control", if raw.is_empty() { None } else { Some(raw.clone()) })
-            .evidence("status", resp.status)
+        r.evidence(
+            "cache-control",
+            if raw.is_empty() {
+                None
+            } else {
+                Some(raw.clone())
+            },
+        )
+        .evidence("status", resp.status)
     };
     let mut out = Vec::new();
 
@@ -145,7 +167,11 @@ fn judge(target: &str, class: Option<CacheClass>, resp: Result<Response, crate::
             format!("response {why} but is publicly cacheable (Cache-Control: {raw})"),
         )
         .evidence("personalised", why),
-        Some(why) => pass(&HTML, target, format!("response {why} and is kept out of shared caches")),
+        Some(why) => pass(
+            &HTML,
+            target,
+            format!("response {why} and is kept out of shared caches"),
+        ),
         None => pass(&HTML, target, "response is not personalised"),
     };
     out.push(ev(html));
@@ -154,20 +180,52 @@ fn judge(target: &str, class: Option<CacheClass>, resp: Result<Response, crate::
         Some(CacheClass::Static) => {
             let age = cc.freshness();
             let r = if cc.no_store || cc.no_cache || cc.private {
-                fail(&STATIC, target, format!("static asset is not cacheable (Cache-Control: {})", show(&raw)))
+                fail(
+                    &STATIC,
+                    target,
+                    format!(
+                        "static asset is not cacheable (Cache-Control: {})",
+                        show(&raw)
+                    ),
+                )
             } else if age < STATIC_MIN {
-                fail(&STATIC, target, format!("static asset cached for {age} s, under 7 days (Cache-Control: {})", show(&raw)))
+                fail(
+                    &STATIC,
+                    target,
+                    format!(
+                        "static asset cached for {age} s, under 7 days (Cache-Control: {})",
+                        show(&raw)
+                    ),
+                )
             } else if !cc.immutable {
-                pass(&STATIC, target, format!("cached for {} days (add `immutable` for fingerprinted files)", age / 86_400))
+                pass(
+                    &STATIC,
+                    target,
+                    format!(
+                        "cached for {} days (add `immutable` for fingerprinted files)",
+                        age / 86_400
+                    ),
+                )
             } else {
-                pass(&STATIC, target, format!("cached for {} days, immutable", age / 86_400))
+                pass(
+                    &STATIC,
+                    target,
+                    format!("cached for {} days, immutable", age / 86_400),
+                )
             };
             out.push(ev(r));
         }
         Some(CacheClass::SemiStatic) => {
             let age = cc.freshness();
             let r = if cc.no_store || age < SEMI_STATIC_MIN {
-                fail(&SEMI_STATIC, target, format!("cached for {age} s, under {SEMI_STATIC_MIN} s (Cache-Control: {})", show(&raw)))
+                fail(
+                    &SEMI_STATIC,
+                    target,
+                    format!(
+                        "cached for {age} s, under {SEMI_STATIC_MIN} s (Cache-Control: {})",
+                        show(&raw)
+                    ),
+                )
             } else {
                 pass(&SEMI_STATIC, target, format!("cached for {age} s"))
             };

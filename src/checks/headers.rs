@@ -60,7 +60,10 @@ pub fn parse_hsts(v: &str) -> Hsts {
     let mut h = Hsts::default();
     for part in v.split(';') {
         let p = part.trim();
-        let (k, val) = p.split_once('=').map(|(a, b)| (a.trim(), Some(b.trim()))).unwrap_or((p, None));
+        let (k, val) = p
+            .split_once('=')
+            .map(|(a, b)| (a.trim(), Some(b.trim())))
+            .unwrap_or((p, None));
         match k.to_ascii_lowercase().as_str() {
             "max-age" => h.max_age = val.and_then(|v| v.trim_matches('"').parse().ok()),
             "includesubdomains" => h.include_subdomains = true,
@@ -90,15 +93,27 @@ pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
         .map(|pg| {
             let hp = hp.clone();
             async move {
-                let headers: Vec<(String, String)> = pg.headers.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect();
+                let headers: Vec<(String, String)> = pg
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0.clone()))
+                    .collect();
                 let r = ctx.fetch(&pg.url.url(), &headers).await;
                 judge(&hp, pg.url.as_str(), r)
             }
         });
-    futures_util::future::join_all(futs).await.into_iter().flatten().collect()
+    futures_util::future::join_all(futs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
-fn judge(hp: &HeadersPolicy, target: &str, resp: Result<Response, crate::net::NetError>) -> Vec<CheckResult> {
+fn judge(
+    hp: &HeadersPolicy,
+    target: &str,
+    resp: Result<Response, crate::net::NetError>,
+) -> Vec<CheckResult> {
     let hsts_p = hp.hsts.clone().unwrap_or_default();
     let hsts_on = hsts_p.enabled.map(|f| f.0).unwrap_or(true);
     let sub_level = hsts_p.include_subdomains.unwrap_or(Level::Warn);
@@ -123,28 +138,49 @@ fn judge(hp: &HeadersPolicy, target: &str, resp: Result<Response, crate::net::Ne
     }
     let mut out = Vec::new();
     if hsts_on {
-        let min_age = hsts_p.min_max_age.map(|c| c.0).unwrap_or(DEFAULT_MIN_MAX_AGE);
+        let min_age = hsts_p
+            .min_max_age
+            .map(|c| c.0)
+            .unwrap_or(DEFAULT_MIN_MAX_AGE);
         let raw = resp.header("strict-transport-security").map(str::to_string);
         let parsed = raw.as_deref().map(parse_hsts);
         let ev = |r: CheckResult| r.evidence("strict-transport-security", raw.clone());
         out.push(ev(match &parsed {
             None => fail(&HSTS, target, "no Strict-Transport-Security header"),
             Some(h) => match h.max_age {
-                None => fail(&HSTS, target, "Strict-Transport-Security has no valid max-age"),
+                None => fail(
+                    &HSTS,
+                    target,
+                    "Strict-Transport-Security has no valid max-age",
+                ),
                 Some(a) if a < min_age => fail(
                     &HSTS,
                     target,
-                    format!("HSTS max-age={a} is below the required {min_age} ({} days)", min_age / 86_400),
+                    format!(
+                        "HSTS max-age={a} is below the required {min_age} ({} days)",
+                        min_age / 86_400
+                    ),
                 ),
                 Some(a) => pass(&HSTS, target, format!("HSTS max-age={a}")),
             },
         }));
         if sub_level != Level::Off {
             let r = match &parsed {
-                None => crate::checks::result(&HSTS_SUBDOMAINS, target, Status::Skipped, "no HSTS header (see headers.hsts)"),
-                Some(h) if h.include_subdomains => pass(&HSTS_SUBDOMAINS, target, "HSTS includes subdomains"),
+                None => crate::checks::result(
+                    &HSTS_SUBDOMAINS,
+                    target,
+                    Status::Skipped,
+                    "no HSTS header (see headers.hsts)",
+                ),
+                Some(h) if h.include_subdomains => {
+                    pass(&HSTS_SUBDOMAINS, target, "HSTS includes subdomains")
+                }
                 Some(_) => {
-                    let r = fail(&HSTS_SUBDOMAINS, target, "HSTS does not include subdomains (no includeSubDomains)");
+                    let r = fail(
+                        &HSTS_SUBDOMAINS,
+                        target,
+                        "HSTS does not include subdomains (no includeSubDomains)",
+                    );
                     if sub_level == Level::Required {
                         r.severity(Severity::Blocker)
                     } else {
@@ -155,9 +191,9 @@ fn judge(hp: &HeadersPolicy, target: &str, resp: Result<Response, crate::net::Ne
             out.push(ev(r));
         }
         if preload_level != Level::Off {
-            let ready = parsed
-                .as_ref()
-                .is_some_and(|h| h.preload && h.include_subdomains && h.max_age.unwrap_or(0) >= 31_536_000);
+            let ready = parsed.as_ref().is_some_and(|h| {
+                h.preload && h.include_subdomains && h.max_age.unwrap_or(0) >= 31_536_000
+            });
             let r = if ready {
                 pass(&HSTS_PRELOAD, target, "HSTS is preload-ready")
             } else {
@@ -180,9 +216,10 @@ fn judge(hp: &HeadersPolicy, target: &str, resp: Result<Response, crate::net::Ne
 fn security_list(s: Option<&SecurityHeaders>) -> Vec<(String, Level)> {
     match s {
         Some(SecurityHeaders::Preset(SecurityPreset::Off)) => Vec::new(),
-        None | Some(SecurityHeaders::Preset(SecurityPreset::Recommended)) => {
-            RECOMMENDED.iter().map(|(n, l)| (n.to_string(), *l)).collect()
-        }
+        None | Some(SecurityHeaders::Preset(SecurityPreset::Recommended)) => RECOMMENDED
+            .iter()
+            .map(|(n, l)| (n.to_string(), *l))
+            .collect(),
         Some(SecurityHeaders::Custom(m)) => m
             .iter()
             .filter(|(_, l)| **l != Level::Off)
@@ -192,7 +229,10 @@ fn security_list(s: Option<&SecurityHeaders>) -> Vec<(String, Level)> {
 }
 
 fn security_check(resp: &Response, target: &str, wanted: &[(String, Level)]) -> CheckResult {
-    let csp = resp.header("content-security-policy").unwrap_or("").to_ascii_lowercase();
+    let csp = resp
+        .header("content-security-policy")
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let present = |name: &str| -> bool {
         match name {
             // frame-ancestors in CSP supersedes X-Frame-Options
@@ -222,12 +262,27 @@ fn security_check(resp: &Response, target: &str, wanted: &[(String, Level)]) -> 
         }
         fail(&SECURITY, target, m)
     } else if !missing_warn.is_empty() {
-        fail(&SECURITY, target, format!("consider adding {}", missing_warn.join(", "))).severity(Severity::Info)
+        fail(
+            &SECURITY,
+            target,
+            format!("consider adding {}", missing_warn.join(", ")),
+        )
+        .severity(Severity::Info)
     } else {
-        pass(&SECURITY, target, "all recommended security headers present")
+        pass(
+            &SECURITY,
+            target,
+            "all recommended security headers present",
+        )
     };
-    r.evidence("headers", ev)
-        .evidence("missing", missing_req.iter().chain(missing_warn.iter()).copied().collect::<Vec<_>>())
+    r.evidence("headers", ev).evidence(
+        "missing",
+        missing_req
+            .iter()
+            .chain(missing_warn.iter())
+            .copied()
+            .collect::<Vec<_>>(),
+    )
 }
 
 #[cfg(test)]
@@ -238,7 +293,11 @@ mod tests {
     fn hsts_parsing() {
         assert_eq!(
             parse_hsts("max-age=31536000; includeSubDomains; preload"),
-            Hsts { max_age: Some(31536000), include_subdomains: true, preload: true }
+            Hsts {
+                max_age: Some(31536000),
+                include_subdomains: true,
+                preload: true
+            }
         );
         assert_eq!(parse_hsts("max-age=\"600\"").max_age, Some(600));
         assert_eq!(parse_hsts("includesubdomains").max_age, None);

@@ -30,8 +30,22 @@ pub struct CheckInfo {
 }
 
 pub const KINDS: &[&str] = &[
-    "pages", "redirects", "tls", "headers", "cache", "forms", "exposure", "edge", "secrets", "dns", "email", "env",
-    "rollback", "migrations", "load", "lighthouse",
+    "pages",
+    "redirects",
+    "tls",
+    "headers",
+    "cache",
+    "forms",
+    "exposure",
+    "edge",
+    "secrets",
+    "dns",
+    "email",
+    "env",
+    "rollback",
+    "migrations",
+    "load",
+    "lighthouse",
 ];
 
 /// Kinds whose checks this build runs; the others answer with an `error` result.
@@ -64,7 +78,13 @@ pub const INTERNAL: CheckInfo = CheckInfo {
 /// Every id this build ships, for `explain`, SARIF rules and filling results.
 pub fn catalogue() -> Vec<&'static CheckInfo> {
     let mut v: Vec<&'static CheckInfo> = Vec::new();
-    for set in [pages::INFO, redirects::INFO, tls::INFO, headers::INFO, cache::INFO] {
+    for set in [
+        pages::INFO,
+        redirects::INFO,
+        tls::INFO,
+        headers::INFO,
+        cache::INFO,
+    ] {
         v.extend(set.iter());
     }
     v.extend([&NOT_BUILT, &WAIVER_EXPIRED, &INTERNAL]);
@@ -75,11 +95,13 @@ pub fn info(id: &str) -> Option<&'static CheckInfo> {
     catalogue().into_iter().find(|c| c.id == id)
 }
 
+type FetchCell = Arc<OnceCell<Result<Response, NetError>>>;
+
 /// What every check runs with: the policy and the shared network plumbing.
 pub struct Ctx {
     pub loaded: Arc<Loaded>,
     pub http: HttpClient,
-    fetches: Mutex<HashMap<String, Arc<OnceCell<Result<Response, NetError>>>>>,
+    fetches: Mutex<HashMap<String, FetchCell>>,
 }
 
 impl Ctx {
@@ -96,7 +118,11 @@ impl Ctx {
     }
 
     /// Fetches a page once per run: pages, headers and cache judge the same response.
-    pub async fn fetch(&self, url: &Url, headers: &[(String, String)]) -> Result<Response, NetError> {
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        headers: &[(String, String)],
+    ) -> Result<Response, NetError> {
         let key = format!("{url} {headers:?}");
         let cell = {
             let mut m = self.fetches.lock().await;
@@ -113,7 +139,12 @@ impl Ctx {
 }
 
 /// A result for `info`'s id at `target`.
-pub fn result(info: &CheckInfo, target: &str, status: Status, message: impl Into<String>) -> CheckResult {
+pub fn result(
+    info: &CheckInfo,
+    target: &str,
+    status: Status,
+    message: impl Into<String>,
+) -> CheckResult {
     let mut r = CheckResult::new(info.id, target, status).message(message);
     if status != Status::Pass {
         r.severity = Some(info.severity);
@@ -147,24 +178,59 @@ pub fn headers_evidence(resp: &Response, names: &[&str]) -> serde_json::Value {
 /// Every id of the product contract (SPEC §3), built here or not yet: `severity:` and
 /// `waivers:` may name any of them without being a typo.
 pub const SPEC_IDS: &[&str] = &[
-    "pages.status", "pages.latency", "pages.body", "pages.header",
-    "redirects.target", "redirects.loop", "redirects.hops", "redirects.https", "redirects.permanent",
-    "tls.valid", "tls.expiry", "tls.version",
-    "headers.hsts", "headers.hsts.subdomains", "headers.hsts.preload", "headers.security",
-    "cache.static", "cache.html", "cache.semi-static",
-    "forms.submit", "forms.p95",
-    "exposure.public", "exposure.indexable",
+    "pages.status",
+    "pages.latency",
+    "pages.body",
+    "pages.header",
+    "redirects.target",
+    "redirects.loop",
+    "redirects.hops",
+    "redirects.https",
+    "redirects.permanent",
+    "tls.valid",
+    "tls.expiry",
+    "tls.version",
+    "headers.hsts",
+    "headers.hsts.subdomains",
+    "headers.hsts.preload",
+    "headers.security",
+    "cache.static",
+    "cache.html",
+    "cache.semi-static",
+    "forms.submit",
+    "forms.p95",
+    "exposure.public",
+    "exposure.indexable",
     "edge.proxy",
-    "secrets.leak", "secrets.asset",
-    "dns.record", "dns.absent", "dns.drift",
-    "email.spf.missing", "email.spf.multiple", "email.spf.syntax", "email.spf.lookups", "email.spf.void",
-    "email.spf.unapproved", "email.spf.all", "email.dkim.missing", "email.dkim.weak",
-    "email.dmarc.missing", "email.dmarc.syntax", "email.dmarc.policy", "email.dmarc.rua",
-    "env.required", "env.tracked",
-    "rollback.verify", "rollback.duration", "rollback.restore",
+    "secrets.leak",
+    "secrets.asset",
+    "dns.record",
+    "dns.absent",
+    "dns.drift",
+    "email.spf.missing",
+    "email.spf.multiple",
+    "email.spf.syntax",
+    "email.spf.lookups",
+    "email.spf.void",
+    "email.spf.unapproved",
+    "email.spf.all",
+    "email.dkim.missing",
+    "email.dkim.weak",
+    "email.dmarc.missing",
+    "email.dmarc.syntax",
+    "email.dmarc.policy",
+    "email.dmarc.rua",
+    "env.required",
+    "env.tracked",
+    "rollback.verify",
+    "rollback.duration",
+    "rollback.restore",
     "migrations.rerun",
-    "load.p95", "load.errors",
-    "lighthouse.category", "lighthouse.audit", "lighthouse.form-factor",
+    "load.p95",
+    "load.errors",
+    "lighthouse.category",
+    "lighthouse.audit",
+    "lighthouse.form-factor",
 ];
 
 /// Whether the policy configures `kind` (so the gate must run it).
@@ -178,7 +244,10 @@ pub fn configured(p: &crate::policy::Policy, kind: &str) -> bool {
         "exposure" => !p.exposure.is_empty(),
         "edge" => !p.edge.is_empty(),
         "secrets" => p.secrets.is_some(),
-        "dns" => p.dns.as_ref().is_some_and(|d| !d.records.is_empty() || d.lock.is_some()),
+        "dns" => p
+            .dns
+            .as_ref()
+            .is_some_and(|d| !d.records.is_empty() || d.lock.is_some()),
         "email" => !p.email.is_empty(),
         "env" => p.env.is_some(),
         "rollback" => p.rollback.is_some(),

@@ -46,19 +46,30 @@ pub const DEFAULT_MAX_LATENCY: Duration = Duration::from_millis(2500);
 pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
     let pages = &ctx.loaded.policy.pages;
     let futs = pages.iter().map(|p| check_page(ctx, p));
-    futures_util::future::join_all(futs).await.into_iter().flatten().collect()
+    futures_util::future::join_all(futs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
     let target = page.url.as_str();
     let url = page.url.url();
-    let headers: Vec<(String, String)> = page.headers.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect();
+    let headers: Vec<(String, String)> = page
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
     let expect = &page.expect;
     let want_status = expect
         .status
         .clone()
         .unwrap_or(StatusSet(vec![StatusPattern::Exact(200)]));
-    let max_latency = expect.max_latency.map(|d| d.0).unwrap_or(DEFAULT_MAX_LATENCY);
+    let max_latency = expect
+        .max_latency
+        .map(|d| d.0)
+        .unwrap_or(DEFAULT_MAX_LATENCY);
     let wants_body = !expect.body_contains.is_empty() || !expect.body_not_contains.is_empty();
     let wants_headers = !expect.headers.is_empty();
 
@@ -80,13 +91,21 @@ async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
     let mut out = Vec::new();
 
     let status_r = if want_status.matches(resp.status) {
-        pass(&STATUS, target, format!("answered {} as expected", resp.status))
+        pass(
+            &STATUS,
+            target,
+            format!("answered {} as expected", resp.status),
+        )
     } else {
         let extra = match resp.header("location") {
             Some(l) if resp.is_redirect() => format!(" (redirects to {l})"),
             _ => String::new(),
         };
-        fail(&STATUS, target, format!("answered {}{extra}, expected {want_status}", resp.status))
+        fail(
+            &STATUS,
+            target,
+            format!("answered {}{extra}, expected {want_status}", resp.status),
+        )
     };
     out.push(
         status_r
@@ -96,9 +115,23 @@ async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
     );
 
     let lat = if resp.elapsed <= max_latency {
-        pass(&LATENCY, target, format!("full response in {ms} ms (budget {} ms)", max_latency.as_millis()))
+        pass(
+            &LATENCY,
+            target,
+            format!(
+                "full response in {ms} ms (budget {} ms)",
+                max_latency.as_millis()
+            ),
+        )
     } else {
-        fail(&LATENCY, target, format!("full response took {ms} ms, over the {} ms budget", max_latency.as_millis()))
+        fail(
+            &LATENCY,
+            target,
+            format!(
+                "full response took {ms} ms, over the {} ms budget",
+                max_latency.as_millis()
+            ),
+        )
     };
     out.push(
         lat.evidence("latency_ms", ms)
@@ -131,7 +164,11 @@ async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
             if !present.is_empty() {
                 parts.push(format!("contains forbidden {}", quote_list(&present)));
             }
-            fail(&BODY, target, format!("the page body is {}", parts.join("; ")))
+            fail(
+                &BODY,
+                target,
+                format!("the page body is {}", parts.join("; ")),
+            )
         };
         out.push(
             r.evidence("missing", missing.clone())
@@ -146,7 +183,8 @@ async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
         for (name, want) in &expect.headers {
             let got = resp.header(name);
             seen.insert(name.to_ascii_lowercase(), got.map(|g| g.to_string()).into());
-            let ok = got.is_some_and(|g| g.to_ascii_lowercase().contains(&want.to_ascii_lowercase()));
+            let ok =
+                got.is_some_and(|g| g.to_ascii_lowercase().contains(&want.to_ascii_lowercase()));
             if !ok {
                 bad.push(match got {
                     Some(g) => format!("{name} is `{g}`, expected it to contain `{want}`"),
@@ -165,5 +203,9 @@ async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
 }
 
 fn quote_list(items: &[&str]) -> String {
-    items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

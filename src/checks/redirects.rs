@@ -52,7 +52,11 @@ pub const FOLLOW_LIMIT: usize = 10;
 
 pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
     let futs = ctx.loaded.policy.redirects.iter().map(|r| check(ctx, r));
-    futures_util::future::join_all(futs).await.into_iter().flatten().collect()
+    futures_util::future::join_all(futs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 async fn check(ctx: &Ctx, r: &Redirect) -> Vec<CheckResult> {
@@ -83,25 +87,64 @@ async fn check(ctx: &Ctx, r: &Redirect) -> Vec<CheckResult> {
             serde_json::json!({ "url": h.url.as_str(), "status": h.status, "location": h.location, "ms": h.elapsed.as_millis() as u64 })
         })
         .collect();
-    let redirects: Vec<_> = chain.hops.iter().filter(|h| (300..400).contains(&h.status) && h.location.is_some()).collect();
+    let redirects: Vec<_> = chain
+        .hops
+        .iter()
+        .filter(|h| (300..400).contains(&h.status) && h.location.is_some())
+        .collect();
     let n = redirects.len();
     let final_url = chain.last.url.clone();
-    let path = chain.hops.iter().map(|h| h.url.as_str()).chain(
-        chain.last.location().and_then(|l| l.ok()).filter(|_| chain.looped).map(|u| u.to_string()).as_deref(),
-    ).collect::<Vec<_>>().join(" → ");
-    let ev = |c: CheckResult| c.evidence("hops", hops.clone()).evidence("final_status", chain.last.status);
+    let path = chain
+        .hops
+        .iter()
+        .map(|h| h.url.as_str())
+        .chain(
+            chain
+                .last
+                .location()
+                .and_then(|l| l.ok())
+                .filter(|_| chain.looped)
+                .map(|u| u.to_string())
+                .as_deref(),
+        )
+        .collect::<Vec<_>>()
+        .join(" → ");
+    let ev = |c: CheckResult| {
+        c.evidence("hops", hops.clone())
+            .evidence("final_status", chain.last.status)
+    };
     let mut out = Vec::new();
 
     let target_r = if chain.looped {
-        fail(&TARGET, target, format!("never reaches {to}: the chain loops ({path})"))
+        fail(
+            &TARGET,
+            target,
+            format!("never reaches {to}: the chain loops ({path})"),
+        )
     } else if chain.truncated {
-        fail(&TARGET, target, format!("still redirecting after {FOLLOW_LIMIT} hops, never reaches {to}"))
+        fail(
+            &TARGET,
+            target,
+            format!("still redirecting after {FOLLOW_LIMIT} hops, never reaches {to}"),
+        )
     } else if final_url == to {
-        pass(&TARGET, target, format!("lands on {to} (status {})", chain.last.status))
+        pass(
+            &TARGET,
+            target,
+            format!("lands on {to} (status {})", chain.last.status),
+        )
     } else {
-        fail(&TARGET, target, format!("lands on {final_url}, expected {to}"))
+        fail(
+            &TARGET,
+            target,
+            format!("lands on {final_url}, expected {to}"),
+        )
     };
-    out.push(ev(target_r).evidence("final_url", final_url.as_str()).evidence("expected", to.as_str()));
+    out.push(
+        ev(target_r)
+            .evidence("final_url", final_url.as_str())
+            .evidence("expected", to.as_str()),
+    );
 
     out.push(ev(if chain.looped {
         fail(&LOOP, target, format!("redirect loop: {path}"))
@@ -110,7 +153,11 @@ async fn check(ctx: &Ctx, r: &Redirect) -> Vec<CheckResult> {
     }));
 
     out.push(ev(if n > max_hops {
-        fail(&HOPS, target, format!("{n} hops to the final URL, more than {max_hops}: {path}"))
+        fail(
+            &HOPS,
+            target,
+            format!("{n} hops to the final URL, more than {max_hops}: {path}"),
+        )
     } else {
         pass(&HOPS, target, format!("{n} hop(s), within {max_hops}"))
     }));
@@ -139,7 +186,11 @@ async fn check(ctx: &Ctx, r: &Redirect) -> Vec<CheckResult> {
         out.push(ev(if temp.is_empty() {
             pass(&PERMANENT, target, "every hop is permanent")
         } else {
-            fail(&PERMANENT, target, format!("temporary redirect at {}", temp.join(", ")))
+            fail(
+                &PERMANENT,
+                target,
+                format!("temporary redirect at {}", temp.join(", ")),
+            )
         }));
     }
     out

@@ -61,7 +61,9 @@ pub fn hosts(p: &Policy) -> Vec<(String, u16)> {
     if let Some(t) = &p.tls {
         for h in &t.hosts {
             let (host, port) = match h.rsplit_once(':') {
-                Some((a, b)) if b.parse::<u16>().is_ok() => (a.to_string(), b.parse().unwrap_or(443)),
+                Some((a, b)) if b.parse::<u16>().is_ok() => {
+                    (a.to_string(), b.parse().unwrap_or(443))
+                }
                 _ => (h.to_string(), 443),
             };
             if set.insert((host.to_ascii_lowercase(), port)) {
@@ -75,7 +77,11 @@ pub fn hosts(p: &Policy) -> Vec<(String, u16)> {
 pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
     let p = &ctx.loaded.policy;
     let futs = hosts(p).into_iter().map(|(h, port)| check(ctx, h, port));
-    futures_util::future::join_all(futs).await.into_iter().flatten().collect()
+    futures_util::future::join_all(futs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 async fn check(ctx: &Ctx, host: String, port: u16) -> Vec<CheckResult> {
@@ -83,7 +89,11 @@ async fn check(ctx: &Ctx, host: String, port: u16) -> Vec<CheckResult> {
     let t = ctx.loaded.policy.tls.clone().unwrap_or_default();
     let min_days = t.min_days.map(|c| c.0 as i64).unwrap_or(14);
     let warn_days = t.warn_days.map(|c| c.0 as i64).unwrap_or(30).max(min_days);
-    let min_version = t.min_version.as_ref().map(|v| v.0.clone()).unwrap_or_else(|| "1.2".into());
+    let min_version = t
+        .min_version
+        .as_ref()
+        .map(|v| v.0.clone())
+        .unwrap_or_else(|| "1.2".into());
     let started = std::time::Instant::now();
     let info = match probe::probe(ctx.net(), &host, port, false).await {
         Ok(i) => i,
@@ -104,7 +114,11 @@ async fn check(ctx: &Ctx, host: String, port: u16) -> Vec<CheckResult> {
     out.push(
         match &info.verified {
             Ok(()) => pass(&VALID, &target, format!("certificate verifies for {host}")),
-            Err(reason) => fail(&VALID, &target, format!("certificate does not verify for {host}: {reason}")),
+            Err(reason) => fail(
+                &VALID,
+                &target,
+                format!("certificate does not verify for {host}: {reason}"),
+            ),
         }
         .evidence("chain", chain_ev)
         .evidence("version", info.version.clone())
@@ -140,13 +154,24 @@ async fn check(ctx: &Ctx, host: String, port: u16) -> Vec<CheckResult> {
     out
 }
 
-async fn version_check(ctx: &Ctx, host: &str, port: u16, target: &str, min: &str, negotiated: &str) -> CheckResult {
+async fn version_check(
+    ctx: &Ctx,
+    host: &str,
+    port: u16,
+    target: &str,
+    min: &str,
+    negotiated: &str,
+) -> CheckResult {
     let legacy_versions: &[(u16, &str)] = match min {
         "1.0" => &[],
         "1.1" => &[(legacy::TLS10, "1.0")],
         "1.3" | "1.2" => &[(legacy::TLS10, "1.0"), (legacy::TLS11, "1.1")],
         other => {
-            return error(&VERSION, target, format!("tls.min_version `{other}` is not one of 1.0, 1.1, 1.2, 1.3"));
+            return error(
+                &VERSION,
+                target,
+                format!("tls.min_version `{other}` is not one of 1.0, 1.1, 1.2, 1.3"),
+            );
         }
     };
     let mut accepted = Vec::new();
@@ -154,7 +179,13 @@ async fn version_check(ctx: &Ctx, host: &str, port: u16, target: &str, min: &str
         match legacy::accepts(ctx.net(), host, port, *v).await {
             Ok(true) => accepted.push(format!("TLS {label}")),
             Ok(false) => {}
-            Err(e) => return error(&VERSION, target, format!("could not probe TLS {label}: {e}")),
+            Err(e) => {
+                return error(
+                    &VERSION,
+                    target,
+                    format!("could not probe TLS {label}: {e}"),
+                )
+            }
         }
     }
     if min == "1.3" {
@@ -165,9 +196,20 @@ async fn version_check(ctx: &Ctx, host: &str, port: u16, target: &str, min: &str
         }
     }
     let r = if accepted.is_empty() {
-        pass(&VERSION, target, format!("negotiates {negotiated}; nothing below TLS {min} accepted"))
+        pass(
+            &VERSION,
+            target,
+            format!("negotiates {negotiated}; nothing below TLS {min} accepted"),
+        )
     } else {
-        fail(&VERSION, target, format!("accepts {} (below the TLS {min} minimum)", accepted.join(" and ")))
+        fail(
+            &VERSION,
+            target,
+            format!(
+                "accepts {} (below the TLS {min} minimum)",
+                accepted.join(" and ")
+            ),
+        )
     };
     r.evidence("negotiated", negotiated.to_string())
         .evidence("accepted_below_min", accepted)

@@ -20,10 +20,13 @@ pub const BOOK: &str = "book.demo.launchgate.test";
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 fn secure(r: Reply) -> Reply {
-    r.header("content-security-policy", "default-src 'self'; frame-ancestors 'none'")
-        .header("x-content-type-options", "nosniff")
-        .header("referrer-policy", "strict-origin-when-cross-origin")
-        .header("permissions-policy", "camera=(), microphone=()")
+    r.header(
+        "content-security-policy",
+        "default-src 'self'; frame-ancestors 'none'",
+    )
+    .header("x-content-type-options", "nosniff")
+    .header("referrer-policy", "strict-origin-when-cross-origin")
+    .header("permissions-policy", "camera=(), microphone=()")
 }
 
 const LANDING: &str = "<!doctype html><html><head><title>Acme Advisory</title></head>\
@@ -35,8 +38,10 @@ fn www(req: &Incoming) -> Reply {
             .header("strict-transport-security", HSTS)
             .header("cache-control", "public, max-age=300"),
         // Fault: no HSTS on the pricing page.
-        "/pricing" => secure(Reply::html("<html><body><h1>Pricing</h1>Book a discovery call</body></html>"))
-            .header("cache-control", "public, max-age=300"),
+        "/pricing" => secure(Reply::html(
+            "<html><body><h1>Pricing</h1>Book a discovery call</body></html>",
+        ))
+        .header("cache-control", "public, max-age=300"),
         // Fault: a personalised page that a CDN may store and hand to the next visitor.
         "/account" => secure(Reply::html("<html><body>Welcome back, Dana</body></html>"))
             .header("strict-transport-security", HSTS)
@@ -65,9 +70,11 @@ fn apex(req: &Incoming) -> Reply {
 }
 
 fn book(_: &Incoming) -> Reply {
-    secure(Reply::html("<html><body><h1>Pick a time</h1></body></html>"))
-        .header("strict-transport-security", HSTS)
-        .header("cache-control", "private, no-store")
+    secure(Reply::html(
+        "<html><body><h1>Pick a time</h1></body></html>",
+    ))
+    .header("strict-transport-security", HSTS)
+    .header("cache-control", "private, no-store")
 }
 
 /// The running funnel: its servers and the policy that judges it.
@@ -98,7 +105,10 @@ pub fn start() -> std::io::Result<Funnel> {
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("demo-ca.pem"), ca.pem())?;
     let policy = dir.join("launch.yml");
-    std::fs::write(&policy, policy_text(s_www.port(), s_apex.port(), s_book.port()))?;
+    std::fs::write(
+        &policy,
+        policy_text(s_www.port(), s_apex.port(), s_book.port()),
+    )?;
     Ok(Funnel {
         _bg: bg,
         _servers: vec![s_www, s_apex, s_book],
@@ -168,7 +178,13 @@ pub fn run(out: OutputArgs) -> i32 {
          checking it with the policy at {}\n",
         funnel.policy.display()
     );
-    let loaded = match policy::load(&funnel.policy, &LoadOptions { set: Default::default(), use_env: false }) {
+    let loaded = match policy::load(
+        &funnel.policy,
+        &LoadOptions {
+            set: Default::default(),
+            use_env: false,
+        },
+    ) {
         Ok(l) => l,
         Err(e) => {
             eprint!("{e}");

@@ -54,12 +54,19 @@ pub struct Response {
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         let n = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn header_all(&self, name: &str) -> Vec<&str> {
         let n = name.to_ascii_lowercase();
-        self.headers.iter().filter(|(k, _)| *k == n).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(k, _)| *k == n)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn body_text(&self) -> String {
@@ -73,7 +80,11 @@ impl Response {
     /// The redirect target, resolved against this response's URL.
     pub fn location(&self) -> Option<Result<Url, String>> {
         let loc = self.header("location")?;
-        Some(self.url.join(loc).map_err(|e| format!("invalid Location `{loc}`: {e}")))
+        Some(
+            self.url
+                .join(loc)
+                .map_err(|e| format!("invalid Location `{loc}`: {e}")),
+        )
     }
 }
 
@@ -148,18 +159,40 @@ impl HttpClient {
                 elapsed: resp.elapsed,
             });
             if !resp.is_redirect() {
-                return Ok(Chain { hops, last: resp, looped: false, truncated: false });
+                return Ok(Chain {
+                    hops,
+                    last: resp,
+                    looped: false,
+                    truncated: false,
+                });
             }
             let next = match resp.location() {
                 Some(Ok(u)) => u,
                 Some(Err(e)) => return Err(NetError::Protocol(e)),
-                None => return Ok(Chain { hops, last: resp, looped: false, truncated: false }),
+                None => {
+                    return Ok(Chain {
+                        hops,
+                        last: resp,
+                        looped: false,
+                        truncated: false,
+                    })
+                }
             };
             if seen.contains(&next) {
-                return Ok(Chain { hops, last: resp, looped: true, truncated: false });
+                return Ok(Chain {
+                    hops,
+                    last: resp,
+                    looped: true,
+                    truncated: false,
+                });
             }
             if hops.len() >= max_hops {
-                return Ok(Chain { hops, last: resp, looped: false, truncated: true });
+                return Ok(Chain {
+                    hops,
+                    last: resp,
+                    looped: false,
+                    truncated: true,
+                });
             }
             seen.push(next.clone());
             cur = next;
@@ -189,7 +222,9 @@ impl HttpClient {
     async fn exchange(&self, req: &Request, phase: Arc<AtomicU8>) -> Result<Response, NetError> {
         let start = Instant::now();
         let url = &req.url;
-        let host = url.host_str().ok_or_else(|| NetError::Other(format!("URL {url} has no host")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| NetError::Other(format!("URL {url} has no host")))?;
         let port = url
             .port_or_known_default()
             .ok_or_else(|| NetError::Other(format!("URL {url} has no port")))?;
@@ -204,7 +239,10 @@ impl HttpClient {
                         Some(r) => describe_tls_error(r),
                         None => e.to_string(),
                     };
-                    NetError::Tls { host: format!("{host}:{port}"), reason }
+                    NetError::Tls {
+                        host: format!("{host}:{port}"),
+                        reason,
+                    }
                 })?;
             let version = tls.get_ref().1.protocol_version().map(version_name);
             self.http1(tls, req, start, remote, version, phase).await
@@ -226,9 +264,10 @@ impl HttpClient {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         phase.store(2, Ordering::Relaxed);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(io))
-            .await
-            .map_err(|e| NetError::Protocol(e.to_string()))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(io))
+                .await
+                .map_err(|e| NetError::Protocol(e.to_string()))?;
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -243,7 +282,12 @@ impl HttpClient {
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = read_capped(resp.into_body(), self.cfg.max_body).await;
         driver.abort();

@@ -75,17 +75,25 @@ pub fn client_hello(version: u16, host: &str) -> Vec<u8> {
 /// Reads the server's answer: `Some(version)` when it sent a ServerHello at `offered`.
 pub fn parse_answer(buf: &[u8], offered: u16) -> bool {
     // record: type(1) version(2) len(2) | handshake: type(1) len(3) version(2)
-    buf.len() >= 11 && buf[0] == 0x16 && buf[5] == 2 && u16::from_be_bytes([buf[9], buf[10]]) == offered
+    buf.len() >= 11
+        && buf[0] == 0x16
+        && buf[5] == 2
+        && u16::from_be_bytes([buf[9], buf[10]]) == offered
 }
 
 /// Whether `host:port` completes the first step of a handshake at `version`.
-pub async fn accepts(cfg: &NetConfig, host: &str, port: u16, version: u16) -> Result<bool, NetError> {
+pub async fn accepts(
+    cfg: &NetConfig,
+    host: &str,
+    port: u16,
+    version: u16,
+) -> Result<bool, NetError> {
     let fut = async {
         let (mut tcp, _) = connect_tcp(cfg, host, port).await?;
         tcp.write_all(&client_hello(version, host))
             .await
             .map_err(|e| NetError::Other(format!("cannot send a ClientHello: {e}")))?;
-        let mut buf = vec![0u8; 11];
+        let mut buf = [0u8; 11];
         let mut got = 0;
         while got < buf.len() {
             match tcp.read(&mut buf[got..]).await {

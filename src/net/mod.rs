@@ -23,9 +23,14 @@ pub struct Overrides {
 
 impl Overrides {
     pub fn insert(&mut self, host: &str, port: u16, addr: &str, port2: Option<u16>) {
-        let addr = addr.trim_start_matches('[').trim_end_matches(']').to_string();
-        self.map
-            .insert((host.to_ascii_lowercase(), port), (addr, port2.unwrap_or(port)));
+        let addr = addr
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        self.map.insert(
+            (host.to_ascii_lowercase(), port),
+            (addr, port2.unwrap_or(port)),
+        );
     }
 
     pub fn get(&self, host: &str, port: u16) -> Option<&(String, u16)> {
@@ -42,8 +47,8 @@ impl Overrides {
         let port: u16 = port
             .parse()
             .map_err(|_| format!("--resolve `{spec}`: `{port}` is not a port"))?;
-        let (addr, port2) = split_addr_port(rest)
-            .map_err(|e| format!("--resolve `{spec}`: {e}"))?;
+        let (addr, port2) =
+            split_addr_port(rest).map_err(|e| format!("--resolve `{spec}`: {e}"))?;
         self.insert(host, port, &addr, port2);
         Ok(())
     }
@@ -82,7 +87,10 @@ fn split_addr_port(s: &str) -> Result<(String, Option<u16>), String> {
         return Ok((s.to_string(), None)); // bare IPv6
     }
     match s.split_once(':') {
-        Some((a, p)) => Ok((a.to_string(), Some(p.parse().map_err(|_| format!("`{p}` is not a port"))?))),
+        Some((a, p)) => Ok((
+            a.to_string(),
+            Some(p.parse().map_err(|_| format!("`{p}` is not a port"))?),
+        )),
         None if s.is_empty() => Err("empty address".into()),
         None => Ok((s.to_string(), None)),
     }
@@ -113,7 +121,8 @@ impl Default for NetConfig {
 
 /// Reads every certificate of a PEM file (for `ca_file`).
 pub fn load_pem_roots(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
+    let data =
+        std::fs::read(path).map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
     let mut rd = std::io::BufReader::new(&data[..]);
     let certs: Vec<_> = rustls_pemfile::certs(&mut rd)
         .collect::<Result<_, _>>()
@@ -183,10 +192,19 @@ impl NetError {
 }
 
 /// Connects to `host:port`, honouring the overrides.
-pub async fn connect_tcp(cfg: &NetConfig, host: &str, port: u16) -> Result<(TcpStream, SocketAddr), NetError> {
+pub async fn connect_tcp(
+    cfg: &NetConfig,
+    host: &str,
+    port: u16,
+) -> Result<(TcpStream, SocketAddr), NetError> {
     let (dial_host, dial_port) = match cfg.overrides.get(host, port) {
         Some((a, p)) => (a.clone(), *p),
-        None => (host.trim_start_matches('[').trim_end_matches(']').to_string(), port),
+        None => (
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+        ),
     };
     let addrs: Vec<SocketAddr> = match dial_host.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, dial_port)],
@@ -232,7 +250,10 @@ mod tests {
         o.parse_cli("b.test:80:127.0.0.1:8080").unwrap();
         o.parse_cli("c.test:443:[::1]:8443").unwrap();
         o.parse_entry("D.test:443", "127.0.0.2:9443").unwrap();
-        assert_eq!(o.get("www.a.test", 443), Some(&("127.0.0.1".to_string(), 443)));
+        assert_eq!(
+            o.get("www.a.test", 443),
+            Some(&("127.0.0.1".to_string(), 443))
+        );
         assert_eq!(o.get("b.test", 80), Some(&("127.0.0.1".to_string(), 8080)));
         assert_eq!(o.get("c.test", 443), Some(&("::1".to_string(), 8443)));
         assert_eq!(o.get("d.test", 443), Some(&("127.0.0.2".to_string(), 9443)));

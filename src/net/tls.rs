@@ -130,7 +130,8 @@ pub struct CertSummary {
 pub fn summarize(der: &[u8]) -> Option<CertSummary> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let v = cert.validity();
-    let ts = |t: &x509_parser::time::ASN1Time| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok();
+    let ts =
+        |t: &x509_parser::time::ASN1Time| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok();
     let mut sans = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for n in &ext.value.general_names {
@@ -182,7 +183,12 @@ pub fn version_name(v: rustls::ProtocolVersion) -> String {
 
 /// Handshakes with `host:port` and reports what the server presented.
 /// `only_tls12` restricts the offer, to learn whether a server still accepts 1.2.
-pub async fn probe(cfg: &NetConfig, host: &str, port: u16, only_tls12: bool) -> Result<TlsInfo, NetError> {
+pub async fn probe(
+    cfg: &NetConfig,
+    host: &str,
+    port: u16,
+    only_tls12: bool,
+) -> Result<TlsInfo, NetError> {
     let fut = probe_inner(cfg, host, port, only_tls12);
     match tokio::time::timeout(cfg.timeout, fut).await {
         Ok(r) => r,
@@ -193,10 +199,16 @@ pub async fn probe(cfg: &NetConfig, host: &str, port: u16, only_tls12: bool) -> 
     }
 }
 
-async fn probe_inner(cfg: &NetConfig, host: &str, port: u16, only_tls12: bool) -> Result<TlsInfo, NetError> {
-    let inner = WebPkiServerVerifier::builder_with_provider(root_store(&cfg.extra_roots), provider())
-        .build()
-        .map_err(|e| NetError::Other(format!("cannot build the certificate verifier: {e}")))?;
+async fn probe_inner(
+    cfg: &NetConfig,
+    host: &str,
+    port: u16,
+    only_tls12: bool,
+) -> Result<TlsInfo, NetError> {
+    let inner =
+        WebPkiServerVerifier::builder_with_provider(root_store(&cfg.extra_roots), provider())
+            .build()
+            .map_err(|e| NetError::Other(format!("cannot build the certificate verifier: {e}")))?;
     let rec = Arc::new(Recording {
         inner,
         outcome: Mutex::new(None),
@@ -231,7 +243,10 @@ async fn probe_inner(cfg: &NetConfig, host: &str, port: u16, only_tls12: bool) -
         .iter()
         .filter_map(|c| summarize(c))
         .collect();
-    let version = session.protocol_version().map(version_name).unwrap_or_default();
+    let version = session
+        .protocol_version()
+        .map(version_name)
+        .unwrap_or_default();
     let cipher = session
         .negotiated_cipher_suite()
         .map(|c| format!("{:?}", c.suite()))

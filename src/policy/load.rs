@@ -91,7 +91,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, PolicyError> {
     let bytes = std::fs::read(path).map_err(|e| {
         let what = match e.kind() {
             std::io::ErrorKind::NotFound => "policy file not found".to_string(),
-            std::io::ErrorKind::PermissionDenied => "policy file is not readable (permission denied)".to_string(),
+            std::io::ErrorKind::PermissionDenied => {
+                "policy file is not readable (permission denied)".to_string()
+            }
             _ => format!("cannot read policy file: {e}"),
         };
         let mut err = PolicyError::plain(path, what);
@@ -101,10 +103,19 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, PolicyError> {
         err
     })?;
     if bytes.contains(&0) {
-        return Err(PolicyError::plain(path, "policy file is binary (contains NUL bytes), expected YAML text"));
+        return Err(PolicyError::plain(
+            path,
+            "policy file is binary (contains NUL bytes), expected YAML text",
+        ));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
-        PolicyError::plain(path, format!("policy file is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()))
+        PolicyError::plain(
+            path,
+            format!(
+                "policy file is not valid UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
     })?;
     load_str(path, &text, opts)
 }
@@ -123,14 +134,20 @@ pub fn load_str(path: &Path, text: &str, opts: &LoadOptions) -> Result<Loaded, P
     };
     let policy: Policy = vars::with_source(source.clone(), || parse_policy(path, text))?;
     if policy.version.0 != 1 {
-        let line = text.lines().position(|l| l.trim_start().starts_with("version")).map(|i| i + 1);
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("version"))
+            .map(|i| i + 1);
         return Err(located(
             path,
             text,
             line,
             Some(1),
             Some("version".into()),
-            format!("unsupported policy version {} (this launchgate reads version 1)", policy.version.0),
+            format!(
+                "unsupported policy version {} (this launchgate reads version 1)",
+                policy.version.0
+            ),
             None,
         ));
     }
@@ -141,7 +158,15 @@ pub fn load_str(path: &Path, text: &str, opts: &LoadOptions) -> Result<Loaded, P
             let hint = did_you_mean(name.as_str(), presets::NAMES)
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("available presets: {}", presets::NAMES.join(", "))));
-            located(path, text, line, None, Some(format!("extends[{i}]")), format!("unknown preset `{name}`"), hint)
+            located(
+                path,
+                text,
+                line,
+                None,
+                Some(format!("extends[{i}]")),
+                format!("unknown preset `{name}`"),
+                hint,
+            )
         })?;
         let base: Policy = parse_policy(Path::new(&format!("checks/presets/{name}.yml")), preset)?;
         policy = merge::merge(base, policy);
@@ -149,7 +174,13 @@ pub fn load_str(path: &Path, text: &str, opts: &LoadOptions) -> Result<Loaded, P
 
     let base_dir = path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let secrets = collect_secrets(&policy, &source);
@@ -163,8 +194,13 @@ pub fn load_str(path: &Path, text: &str, opts: &LoadOptions) -> Result<Loaded, P
 }
 
 /// Reads the `vars:` section first (file order), so `${name}` works everywhere.
-fn read_vars(path: &Path, text: &str, opts: &LoadOptions) -> Result<BTreeMap<String, String>, PolicyError> {
-    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(path, text, e))?;
+fn read_vars(
+    path: &Path,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<BTreeMap<String, String>, PolicyError> {
+    let value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| yaml_error(path, text, e))?;
     let map = match &value {
         serde_yaml_ng::Value::Mapping(m) => m,
         _ => {
@@ -196,7 +232,15 @@ fn read_vars(path: &Path, text: &str, opts: &LoadOptions) -> Result<BTreeMap<Str
             use_env: opts.use_env,
         };
         let expanded = vars::expand(&raw, &src).map_err(|m| {
-            located(path, text, find_line(text, &format!("{k}:")), None, Some(format!("vars.{k}")), m, None)
+            located(
+                path,
+                text,
+                find_line(text, &format!("{k}:")),
+                None,
+                Some(format!("vars.{k}")),
+                m,
+                None,
+            )
         })?;
         out.insert(k.to_string(), expanded);
     }
@@ -337,7 +381,12 @@ fn collect_secrets(policy: &Policy, src: &VarSource) -> Vec<String> {
         }
     }
     // The GitHub token is never shown, whatever it is called.
-    for k in ["GITHUB_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN", "GH_TOKEN"] {
+    for k in [
+        "GITHUB_TOKEN",
+        "INPUT_GITHUB-TOKEN",
+        "INPUT_GITHUB_TOKEN",
+        "GH_TOKEN",
+    ] {
         if let Ok(v) = std::env::var(k) {
             out.push(v);
         }
@@ -405,7 +454,8 @@ mod tests {
 
     #[test]
     fn extends_recommended_merges_defaults() {
-        let l = load_t("version: 1\nextends: [recommended]\npages:\n  - url: https://a.test/\n").unwrap();
+        let l = load_t("version: 1\nextends: [recommended]\npages:\n  - url: https://a.test/\n")
+            .unwrap();
         assert!(l.policy.tls.is_some());
         assert!(l.policy.headers.is_some());
         let e = load_t("version: 1\nextends: [recomended]\n").unwrap_err();
@@ -414,7 +464,10 @@ mod tests {
 
     #[test]
     fn did_you_mean_works() {
-        assert_eq!(did_you_mean("staus", &["status", "headers"]), Some("status"));
+        assert_eq!(
+            did_you_mean("staus", &["status", "headers"]),
+            Some("status")
+        );
         assert_eq!(did_you_mean("zzzzzz", &["status", "headers"]), None);
     }
 }

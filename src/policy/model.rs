@@ -203,7 +203,10 @@ impl<'de> Deserialize<'de> for SecurityHeaders {
                     SecurityPreset::Off
                 }))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
                 BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(SecurityHeaders::Custom)
             }
@@ -375,7 +378,9 @@ pub struct DkimPolicy {
     pub min_key_bits: Option<Count>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DmarcLevel {
     None,
@@ -509,7 +514,10 @@ impl<'de> Deserialize<'de> for GithubSetting {
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
                 Ok(GithubSetting::Enabled(v))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
                 GithubReport::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(GithubSetting::Settings)
             }

@@ -92,7 +92,11 @@ macro_rules! string_schema {
     };
 }
 
-string_schema!(Text, "Text", "Text; `${NAME}` and `${NAME:-default}` are expanded.");
+string_schema!(
+    Text,
+    "Text",
+    "Text; `${NAME}` and `${NAME:-default}` are expanded."
+);
 
 /// `250ms`, `10s`, `5m`, `1h`, or a combination such as `1m30s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -119,13 +123,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         if num_end == 0 {
-            return Err(format!("invalid duration `{s}`; write e.g. `250ms`, `10s` or `5m`"));
+            return Err(format!(
+                "invalid duration `{s}`; write e.g. `250ms`, `10s` or `5m`"
+            ));
         }
         let n: f64 = rest[..num_end]
             .parse()
             .map_err(|_| format!("invalid number in duration `{s}`"))?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
         let ms = match unit {
@@ -134,11 +142,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "m" | "min" => 60_000.0,
             "h" => 3_600_000.0,
             "d" => 86_400_000.0,
-            "" => {
-                return Err(format!(
-                    "duration `{s}` needs a unit: `{n}ms` or `{n}s`"
-                ))
-            }
+            "" => return Err(format!("duration `{s}` needs a unit: `{n}ms` or `{n}s`")),
             other => {
                 return Err(format!(
                     "unknown duration unit `{other}` in `{s}` (use ms, s, m, h or d)"
@@ -179,7 +183,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "KiB" | "K" => 1024.0,
         "MiB" | "M" => 1024.0 * 1024.0,
         "GiB" | "G" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit `{other}` in `{s}` (use B, KiB, MiB, GiB, KB, MB, GB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{s}` (use B, KiB, MiB, GiB, KB, MB, GB)"
+            ))
+        }
     };
     Ok((n * mult) as u64)
 }
@@ -190,7 +198,11 @@ impl<'de> Deserialize<'de> for Size {
         parse_size(&s).map(Size).map_err(de::Error::custom)
     }
 }
-string_schema!(Size, "Size", "A size: `512KiB`, `10MiB`, or a number of bytes.");
+string_schema!(
+    Size,
+    "Size",
+    "A size: `512KiB`, `10MiB`, or a number of bytes."
+);
 
 /// A fraction: `1%` or `0.01`.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize)]
@@ -208,7 +220,9 @@ impl<'de> Deserialize<'de> for Rate {
         }
         .map_err(|_| de::Error::custom(format!("invalid rate `{s}`; write e.g. `1%` or `0.01`")))?;
         if !(0.0..=1.0).contains(&v) {
-            return Err(de::Error::custom(format!("rate `{s}` must be between 0% and 100%")));
+            return Err(de::Error::custom(format!(
+                "rate `{s}` must be between 0% and 100%"
+            )));
         }
         Ok(Rate(v))
     }
@@ -272,7 +286,9 @@ impl<'de> Deserialize<'de> for Flag {
         match s.trim() {
             "true" | "yes" | "on" => Ok(Flag(true)),
             "false" | "no" | "off" => Ok(Flag(false)),
-            other => Err(de::Error::custom(format!("expected true or false, found `{other}`"))),
+            other => Err(de::Error::custom(format!(
+                "expected true or false, found `{other}`"
+            ))),
         }
     }
 }
@@ -319,7 +335,9 @@ fn parse_status(s: &str) -> Result<StatusPattern, String> {
     }
     match t.parse::<u16>() {
         Ok(v) if (100..=599).contains(&v) => Ok(StatusPattern::Exact(v)),
-        _ => Err(format!("invalid HTTP status `{s}` (expected 100-599 or a class like `2xx`)")),
+        _ => Err(format!(
+            "invalid HTTP status `{s}` (expected 100-599 or a class like `2xx`)"
+        )),
     }
 }
 

@@ -39,7 +39,13 @@ impl Formatter for Human {
         let p = Paint(opts.color);
         let s = sections(report);
         let mut out = String::new();
-        let _ = writeln!(out, "{} {} — {}", p.bold("launchgate"), report.tool.version, report.policy);
+        let _ = writeln!(
+            out,
+            "{} {} — {}",
+            p.bold("launchgate"),
+            report.tool.version,
+            report.policy
+        );
         let groups: [(&str, &Vec<&CheckResult>, &str); 3] = [
             ("Do not launch until fixed", &s.blockers, "✗"),
             ("Fix soon", &s.warnings, "!"),
@@ -61,7 +67,11 @@ impl Formatter for Human {
             }
         }
         if !s.waived.is_empty() {
-            let _ = writeln!(out, "\n{}", p.bold(&format!("Accepted risks, waived ({})", s.waived.len())));
+            let _ = writeln!(
+                out,
+                "\n{}",
+                p.bold(&format!("Accepted risks, waived ({})", s.waived.len()))
+            );
             for r in &s.waived {
                 let w = r.waiver.as_ref();
                 let _ = writeln!(
@@ -76,13 +86,21 @@ impl Formatter for Human {
             }
         }
         if !s.skipped.is_empty() && !opts.quiet {
-            let _ = writeln!(out, "\n{}", p.dim(&format!("Skipped ({})", s.skipped.len())));
+            let _ = writeln!(
+                out,
+                "\n{}",
+                p.dim(&format!("Skipped ({})", s.skipped.len()))
+            );
             for r in &s.skipped {
                 let _ = writeln!(out, "  - {}  {}  {}", r.id, r.target, p.dim(&r.message));
             }
         }
         if !s.passed.is_empty() && !opts.quiet {
-            let _ = writeln!(out, "\n{}", p.green(&format!("Passed ({})", s.passed.len())));
+            let _ = writeln!(
+                out,
+                "\n{}",
+                p.green(&format!("Passed ({})", s.passed.len()))
+            );
             if opts.verbose {
                 for r in &s.passed {
                     let _ = writeln!(out, "  ✓ {}  {}  {}", r.id, r.target, p.dim(&r.message));
@@ -90,28 +108,54 @@ impl Formatter for Human {
             } else {
                 let line: Vec<String> = passed_by_id(&s.passed)
                     .into_iter()
-                    .map(|(id, n)| if n > 1 { format!("{id} ×{n}") } else { id.to_string() })
+                    .map(|(id, n)| {
+                        if n > 1 {
+                            format!("{id} ×{n}")
+                        } else {
+                            id.to_string()
+                        }
+                    })
                     .collect();
                 let _ = writeln!(out, "  ✓ {}", line.join(", "));
             }
         }
         let v = verdict_line(report);
-        let v = if report.passed() { p.green(&v) } else { p.red(&v) };
+        let v = if report.passed() {
+            p.green(&v)
+        } else {
+            p.red(&v)
+        };
         let _ = writeln!(out, "\n{v}");
         Ok(out)
     }
 }
 
 fn item(out: &mut String, p: &Paint, r: &CheckResult, mark: &str, quiet: bool) {
-    let tag = if r.status == Status::Error { " [could not run]" } else { "" };
+    let tag = if r.status == Status::Error {
+        " [could not run]"
+    } else {
+        ""
+    };
     let new = match r.new {
         Some(true) => " [new]",
         _ => "",
     };
-    let _ = writeln!(out, "  {mark} {}  {}{}{}", p.bold(&r.id), r.target, tag, new);
+    let _ = writeln!(
+        out,
+        "  {mark} {}  {}{}{}",
+        p.bold(&r.id),
+        r.target,
+        tag,
+        new
+    );
     let _ = writeln!(out, "      {}", r.message);
     if let Some(l) = &r.location {
-        let _ = writeln!(out, "      at {}{}", l.path, l.line.map(|n| format!(":{n}")).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "      at {}{}",
+            l.path,
+            l.line.map(|n| format!(":{n}")).unwrap_or_default()
+        );
     }
     if !quiet {
         if !r.why.is_empty() {

@@ -23,7 +23,9 @@ impl Format {
             "markdown" | "md" => Ok(Format::Markdown),
             "sarif" => Ok(Format::Sarif),
             "junit" => Ok(Format::Junit),
-            other => Err(format!("unknown format `{other}` (human, json, markdown, sarif, junit)")),
+            other => Err(format!(
+                "unknown format `{other}` (human, json, markdown, sarif, junit)"
+            )),
         }
     }
 }
@@ -103,8 +105,16 @@ pub fn verdict_line(report: &Report) -> String {
     if c.waived > 0 {
         parts.push(format!("{} waived", c.waived));
     }
-    let head = if report.passed() { "READY TO LAUNCH" } else { "DO NOT LAUNCH" };
-    format!("{head}: {} ({:.1} s)", parts.join(", "), report.duration_ms as f64 / 1000.0)
+    let head = if report.passed() {
+        "READY TO LAUNCH"
+    } else {
+        "DO NOT LAUNCH"
+    };
+    format!(
+        "{head}: {} ({:.1} s)",
+        parts.join(", "),
+        report.duration_ms as f64 / 1000.0
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -31,12 +31,21 @@ impl Fixture {
     }
 
     /// Serves `handler` over HTTPS with a leaf for `host` valid `days` days; returns the port.
-    pub fn https(&mut self, host: &str, days: i64, handler: impl Fn(&Incoming) -> Reply + Send + Sync + 'static) -> u16 {
+    pub fn https(
+        &mut self,
+        host: &str,
+        days: i64,
+        handler: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
+    ) -> u16 {
         let leaf = self.ca.issue_days(&[host], days);
         self.https_with(leaf, handler)
     }
 
-    pub fn https_with(&mut self, leaf: Leaf, handler: impl Fn(&Incoming) -> Reply + Send + Sync + 'static) -> u16 {
+    pub fn https_with(
+        &mut self,
+        leaf: Leaf,
+        handler: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
+    ) -> u16 {
         let s = self.bg.serve(Arc::new(handler), Some(leaf));
         let p = s.port();
         self.servers.push(s);
@@ -56,7 +65,9 @@ impl Fixture {
 
     /// Writes `launch.yml` with `body` after a header that trusts the test CA.
     pub fn policy(&self, resolve: &[(&str, u16, u16)], body: &str) -> PathBuf {
-        let mut text = String::from("version: 1\ndefaults:\n  timeout: 2s\n  retries: 0\n  ca_file: ./ca.pem\n");
+        let mut text = String::from(
+            "version: 1\ndefaults:\n  timeout: 2s\n  retries: 0\n  ca_file: ./ca.pem\n",
+        );
         if !resolve.is_empty() {
             text.push_str("  resolve:\n");
             for (h, port, to) in resolve {
@@ -88,7 +99,8 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
     }
 
     /// The results with `id` (and `target`, when given).
@@ -103,8 +115,17 @@ impl Run {
     }
 
     pub fn one(&self, id: &str, target: &str) -> serde_json::Value {
-        let all: Vec<_> = self.results(id).into_iter().filter(|c| c["target"] == target).collect();
-        assert_eq!(all.len(), 1, "expected one {id} for {target}, got {all:#?}\n{}", self.stdout);
+        let all: Vec<_> = self
+            .results(id)
+            .into_iter()
+            .filter(|c| c["target"] == target)
+            .collect();
+        assert_eq!(
+            all.len(),
+            1,
+            "expected one {id} for {target}, got {all:#?}\n{}",
+            self.stdout
+        );
         all.into_iter().next().unwrap()
     }
 
@@ -124,7 +145,11 @@ pub fn run(cmd: &mut Command) -> Run {
 
 pub fn check_json(policy: &Path, extra: &[&str]) -> Run {
     let mut c = bin();
-    c.arg("check").arg("-p").arg(policy).args(["--format", "json"]).args(extra);
+    c.arg("check")
+        .arg("-p")
+        .arg(policy)
+        .args(["--format", "json"])
+        .args(extra);
     run(&mut c)
 }
 
@@ -161,7 +186,10 @@ pub fn write_all(s: &mut std::net::TcpStream, b: &[u8]) -> bool {
 /// A page with every recommended header, cached briefly.
 pub fn good_page(body: &str) -> Reply {
     Reply::html(body)
-        .header("strict-transport-security", "max-age=31536000; includeSubDomains")
+        .header(
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        )
         .header("content-security-policy", "default-src 'self'")
         .header("x-content-type-options", "nosniff")
         .header("x-frame-options", "DENY")
