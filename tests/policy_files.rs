@@ -77,7 +77,9 @@ fn mangled_policies_never_panic() {
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let r = std::panic::catch_unwind(|| {
-            load_str(Path::new("fuzz.yml"), &text, &opts()).map(|_| ())
+            load_str(Path::new("fuzz.yml"), &text, &opts())
+                .map(|_| ())
+                .map_err(Box::new)
         });
         match r {
             Ok(Ok(())) => {}
