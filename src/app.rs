@@ -29,9 +29,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Demo(out) => crate::demo::run(out),
         Command::Merge(a) => merge(a),
         Command::Secrets(_) => not_built("secrets"),
-        Command::Dns { .. } => not_built("dns"),
+        Command::Dns { command } => crate::dnscmd::run(command),
         Command::Lighthouse(_) => not_built("lighthouse"),
-        Command::Init(_) => not_built("init"),
+        Command::Init(a) => crate::init::run(a),
     }
 }
 
@@ -41,7 +41,7 @@ fn not_built(cmd: &str) -> i32 {
 }
 
 /// Redacts what an error message may echo back before the policy could be read.
-fn env_redactor(set: &BTreeMap<String, String>) -> Redactor {
+pub fn env_redactor(set: &BTreeMap<String, String>) -> Redactor {
     let mut v: Vec<String> = std::env::vars()
         .filter(|(k, _)| is_secret_name(k))
         .map(|(_, v)| v)
@@ -250,7 +250,7 @@ pub fn run_and_report(
     }
 }
 
-fn usage(msg: &str) -> i32 {
+pub fn usage(msg: &str) -> i32 {
     eprintln!("error: {msg}");
     EXIT_USAGE
 }

@@ -133,17 +133,29 @@ pub struct SecretsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DnsCommand {
+    /// Write every record the policy reads to a lock file.
     Snapshot {
         #[arg(short, long, default_value = "launch.yml")]
         policy: PathBuf,
-        #[arg(long, default_value = "launch.lock.yml")]
+        #[arg(long, short = 'o', default_value = "launch.lock.yml")]
         out: PathBuf,
+        /// Set a policy variable (overrides the environment).
+        #[arg(long, value_name = "NAME=VALUE")]
+        set: Vec<String>,
     },
+    /// Compare live answers with the lock: exit 1 on drift, 0 on none, 3 when it could not judge.
     Diff {
         #[arg(short, long, default_value = "launch.yml")]
         policy: PathBuf,
         #[arg(long, default_value = "launch.lock.yml")]
         lock: PathBuf,
+        /// Also report TTL changes.
+        #[arg(long)]
+        ttl: bool,
+        #[arg(long, value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -159,12 +171,25 @@ pub struct LighthouseArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// The domain to probe (apex, www, app, api, MX, SPF, DMARC, DKIM, HTTPS).
     #[arg(long)]
     pub domain: Option<String>,
-    #[arg(long, default_value = "launch.yml")]
+    #[arg(long, short = 'o', default_value = "launch.yml")]
     pub out: PathBuf,
+    /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+    /// DNS server to ask (IP or IP:PORT), written to dns.resolvers; default: the system resolver.
+    #[arg(long, value_name = "ADDR")]
+    pub resolver: Vec<String>,
+    /// HOST:PORT:ADDR[:PORT2] for the HTTPS probes, written to defaults.resolve.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Extra trusted roots for the HTTPS probes, written to defaults.ca_file.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    #[arg(long, default_value = "5s")]
+    pub timeout: String,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::checks::{self, Ctx};
 use crate::finding::{self, CheckResult, Counts, Report, Severity, Status, Tool};
+use crate::net::dns::DnsClient;
 use crate::net::{self, NetConfig, Overrides};
 use crate::policy::{did_you_mean, Loaded, PolicyError};
 use crate::redact::Redactor;
@@ -116,6 +117,30 @@ pub fn net_config(l: &Loaded, opts: &RunOptions) -> Result<NetConfig, SetupError
     Ok(cfg)
 }
 
+/// The DNS client for `dns.resolvers`; a malformed address is a policy error, an
+/// unreadable system configuration fails the DNS checks closed.
+pub fn dns_client(
+    l: &Loaded,
+    net: &NetConfig,
+) -> Result<Result<Arc<DnsClient>, String>, SetupError> {
+    let mut servers = Vec::new();
+    if let Some(d) = &l.policy.dns {
+        for (i, r) in d.resolvers.iter().enumerate() {
+            let sa = crate::net::dns::parse_server(r).map_err(|m| {
+                policy_err(
+                    l,
+                    r,
+                    format!("dns.resolvers[{i}]"),
+                    m,
+                    Some("write `1.1.1.1` or `127.0.0.1:5353`".into()),
+                )
+            })?;
+            servers.push(sa);
+        }
+    }
+    Ok(DnsClient::new(&servers, net.timeout, net.retries).map(Arc::new))
+}
+
 /// Checks the policy's references to check ids: typos are errors, not silent no-ops.
 pub fn validate(l: &Loaded) -> Result<(), SetupError> {
     let ids: Vec<&str> = checks::SPEC_IDS.to_vec();
@@ -166,9 +191,14 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
     let net = net_config(&loaded, opts)?;
     let started_at = time::OffsetDateTime::now_utc();
     let start = Instant::now();
-    let ctx = Arc::new(Ctx::new(loaded.clone(), net));
-
     let kinds = selected_kinds(&loaded, opts);
+    let dns = if kinds.iter().any(|k| *k == "dns" || *k == "email") {
+        dns_client(&loaded, &net)?
+    } else {
+        Err("no DNS checks selected".into())
+    };
+    let ctx = Arc::new(Ctx::new(loaded.clone(), net, dns));
+
     let handles: Vec<_> = kinds
         .iter()
         .map(|k| (*k, tokio::spawn(checks::run_kind(ctx.clone(), k))))

@@ -3,6 +3,8 @@
 //! Checks never print and never know where results go.
 
 pub mod cache;
+pub mod dns;
+pub mod email;
 pub mod headers;
 pub mod pages;
 pub mod redirects;
@@ -15,6 +17,7 @@ use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
 use crate::finding::{CheckResult, Severity, Status};
+use crate::net::dns::DnsClient;
 use crate::net::http::{HttpClient, Request, Response};
 use crate::net::{NetConfig, NetError};
 use crate::policy::Loaded;
@@ -49,7 +52,15 @@ pub const KINDS: &[&str] = &[
 ];
 
 /// Kinds whose checks this build runs; the others answer with an `error` result.
-pub const BUILT: &[&str] = &["pages", "redirects", "tls", "headers", "cache"];
+pub const BUILT: &[&str] = &[
+    "pages",
+    "redirects",
+    "tls",
+    "headers",
+    "cache",
+    "dns",
+    "email",
+];
 
 pub const NOT_BUILT: CheckInfo = CheckInfo {
     id: "policy.unsupported",
@@ -101,16 +112,23 @@ type FetchCell = Arc<OnceCell<Result<Response, NetError>>>;
 pub struct Ctx {
     pub loaded: Arc<Loaded>,
     pub http: HttpClient,
+    dns: Result<Arc<DnsClient>, String>,
     fetches: Mutex<HashMap<String, FetchCell>>,
 }
 
 impl Ctx {
-    pub fn new(loaded: Arc<Loaded>, net: NetConfig) -> Self {
+    pub fn new(loaded: Arc<Loaded>, net: NetConfig, dns: Result<Arc<DnsClient>, String>) -> Self {
         Ctx {
             loaded,
             http: HttpClient::new(net),
+            dns,
             fetches: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The DNS client for `dns.resolvers` (or the system resolver).
+    pub fn dns(&self) -> Result<&DnsClient, &str> {
+        self.dns.as_deref().map_err(|e| e.as_str())
     }
 
     pub fn net(&self) -> &NetConfig {
@@ -266,6 +284,8 @@ pub async fn run_kind(ctx: Arc<Ctx>, kind: &'static str) -> Vec<CheckResult> {
         "tls" => tls::run(&ctx).await,
         "headers" => headers::run(&ctx).await,
         "cache" => cache::run(&ctx).await,
+        "dns" => dns::run(&ctx).await,
+        "email" => email::run(&ctx).await,
         other => vec![error(
             &NOT_BUILT,
             other,

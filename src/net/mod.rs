@@ -1,6 +1,7 @@
 //! Shared network plumbing: one HTTP client with curl-style resolve overrides, extra
 //! roots and a body cap; a TLS probe; the legacy-version probe. Knows no check.
 
+pub mod dns;
 pub mod http;
 pub mod legacy;
 pub mod tls;

@@ -1,0 +1,629 @@
+//! SPF (RFC 7208): a parser that validates every term, and a linter that walks
+//! include/redirect recursively counting DNS-querying terms and void lookups.
+//! No crate lints SPF, so this is ours.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use hickory_proto::rr::RecordType;
+use serde::Serialize;
+
+use crate::net::dns::{Answer, DnsClient, DnsFailure};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Qualifier {
+    Pass,
+    Fail,
+    SoftFail,
+    Neutral,
+}
+
+impl Qualifier {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Qualifier::Pass => "+",
+            Qualifier::Fail => "-",
+            Qualifier::SoftFail => "~",
+            Qualifier::Neutral => "?",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mechanism {
+    All,
+    Include(String),
+    A(Option<String>),
+    Mx(Option<String>),
+    Ptr(Option<String>),
+    Ip4(Ipv4Addr, u8),
+    Ip6(Ipv6Addr, u8),
+    Exists(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub qualifier: Qualifier,
+    pub mechanism: Mechanism,
+    /// As written, without the qualifier, lower-cased (for sender approval).
+    pub text: String,
+}
+
+impl Term {
+    pub fn queries_dns(&self) -> bool {
+        matches!(
+            self.mechanism,
+            Mechanism::Include(_)
+                | Mechanism::A(_)
+                | Mechanism::Mx(_)
+                | Mechanism::Ptr(_)
+                | Mechanism::Exists(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpfRecord {
+    pub terms: Vec<Term>,
+    pub redirect: Option<String>,
+    pub exp: Option<String>,
+}
+
+impl SpfRecord {
+    pub fn all(&self) -> Option<Qualifier> {
+        self.terms
+            .iter()
+            .find(|t| t.mechanism == Mechanism::All)
+            .map(|t| t.qualifier)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError(pub String);
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `v=spf1` exactly, or followed by a space (RFC 7208 §4.5).
+pub fn is_spf(txt: &str) -> bool {
+    let t = txt.trim_start();
+    t.len() >= 6
+        && t[..6].eq_ignore_ascii_case("v=spf1")
+        && (t.len() == 6 || t.as_bytes()[6] == b' ')
+}
+
+pub fn parse(record: &str) -> Result<SpfRecord, SyntaxError> {
+    if !is_spf(record) {
+        return Err(SyntaxError(
+            "the record does not start with `v=spf1`".into(),
+        ));
+    }
+    let mut out = SpfRecord::default();
+    for tok in record.trim_start()[6..]
+        .split(' ')
+        .filter(|t| !t.is_empty())
+    {
+        if tok.contains(|c: char| c.is_control() || !c.is_ascii()) {
+            return Err(SyntaxError(format!(
+                "`{tok}` contains a non-printable or non-ASCII character"
+            )));
+        }
+        let eq = tok.find('=');
+        let colon_or_slash = tok.find([':', '/']);
+        if let Some(i) = eq.filter(|i| colon_or_slash.is_none_or(|c| *i < c)) {
+            let (name, value) = (&tok[..i], &tok[i + 1..]);
+            if name.is_empty()
+                || !name.starts_with(|c: char| c.is_ascii_alphabetic())
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(SyntaxError(format!("`{tok}` is not a valid modifier")));
+            }
+            match name.to_ascii_lowercase().as_str() {
+                "redirect" => {
+                    if out.redirect.is_some() {
+                        return Err(SyntaxError("`redirect=` appears more than once".into()));
+                    }
+                    check_domain_spec(value, false)
+                        .map_err(|e| SyntaxError(format!("`{tok}`: {e}")))?;
+                    out.redirect = Some(value.to_ascii_lowercase());
+                }
+                "exp" => {
+                    if out.exp.is_some() {
+                        return Err(SyntaxError("`exp=` appears more than once".into()));
+                    }
+                    check_domain_spec(value, false)
+                        .map_err(|e| SyntaxError(format!("`{tok}`: {e}")))?;
+                    out.exp = Some(value.to_string());
+                }
+                _ => check_macro_string(value, false)
+                    .map_err(|e| SyntaxError(format!("`{tok}`: {e}")))?,
+            }
+            continue;
+        }
+        let (qualifier, body) = match tok.as_bytes()[0] {
+            b'+' => (Qualifier::Pass, &tok[1..]),
+            b'-' => (Qualifier::Fail, &tok[1..]),
+            b'~' => (Qualifier::SoftFail, &tok[1..]),
+            b'?' => (Qualifier::Neutral, &tok[1..]),
+            _ => (Qualifier::Pass, tok),
+        };
+        let name_end = body.find([':', '/']).unwrap_or(body.len());
+        let name = body[..name_end].to_ascii_lowercase();
+        let rest = &body[name_end..];
+        let arg = rest.strip_prefix(':');
+        let bad = |m: &str| SyntaxError(format!("`{tok}`: {m}"));
+        let mechanism = match name.as_str() {
+            "all" => {
+                if !rest.is_empty() {
+                    return Err(bad("`all` takes no argument"));
+                }
+                Mechanism::All
+            }
+            "include" | "exists" => {
+                let d = arg
+                    .filter(|a| !a.is_empty())
+                    .ok_or_else(|| bad(&format!("`{name}` needs a domain")))?;
+                check_domain_spec(d, false).map_err(|e| bad(&e))?;
+                if name == "include" {
+                    Mechanism::Include(d.to_ascii_lowercase())
+                } else {
+                    Mechanism::Exists(d.to_ascii_lowercase())
+                }
+            }
+            "a" | "mx" => {
+                let (domain, cidr) = split_dual_cidr(rest).map_err(|e| bad(&e))?;
+                if let Some(d) = &domain {
+                    check_domain_spec(d, false).map_err(|e| bad(&e))?;
+                }
+                check_dual_cidr(cidr).map_err(|e| bad(&e))?;
+                let d = domain.map(|d| d.to_ascii_lowercase());
+                if name == "a" {
+                    Mechanism::A(d)
+                } else {
+                    Mechanism::Mx(d)
+                }
+            }
+            "ptr" => {
+                if rest.contains('/') {
+                    return Err(bad("`ptr` takes no CIDR length"));
+                }
+                if let Some(d) = arg {
+                    check_domain_spec(d, false).map_err(|e| bad(&e))?;
+                }
+                Mechanism::Ptr(arg.map(|d| d.to_ascii_lowercase()))
+            }
+            "ip4" => {
+                let a = arg.ok_or_else(|| bad("`ip4` needs an address"))?;
+                let (ip, len) = a
+                    .split_once('/')
+                    .map(|(i, l)| (i, Some(l)))
+                    .unwrap_or((a, None));
+                let ip: Ipv4Addr = ip
+                    .parse()
+                    .map_err(|_| bad(&format!("`{ip}` is not an IPv4 address")))?;
+                let len = parse_cidr(len, 32).map_err(|e| bad(&e))?;
+                Mechanism::Ip4(ip, len)
+            }
+            "ip6" => {
+                let a = arg.ok_or_else(|| bad("`ip6` needs an address"))?;
+                let (ip, len) = a
+                    .rsplit_once('/')
+                    .map(|(i, l)| (i, Some(l)))
+                    .unwrap_or((a, None));
+                let ip: Ipv6Addr = ip
+                    .parse()
+                    .map_err(|_| bad(&format!("`{ip}` is not an IPv6 address")))?;
+                let len = parse_cidr(len, 128).map_err(|e| bad(&e))?;
+                Mechanism::Ip6(ip, len)
+            }
+            "" => return Err(bad("empty mechanism")),
+            other => return Err(bad(&format!("unknown mechanism `{other}`"))),
+        };
+        out.terms.push(Term {
+            qualifier,
+            mechanism,
+            text: body.to_ascii_lowercase(),
+        });
+    }
+    Ok(out)
+}
+
+fn parse_cidr(len: Option<&str>, max: u8) -> Result<u8, String> {
+    match len {
+        None => Ok(max),
+        Some(l) => match l.parse::<u8>() {
+            Ok(v) if v <= max && !l.starts_with('0') || l == "0" => Ok(v),
+            _ => Err(format!("`/{l}` is not a CIDR length from 0 to {max}")),
+        },
+    }
+}
+
+/// `[:domain][/cidr4][//cidr6]`
+fn split_dual_cidr(rest: &str) -> Result<(Option<String>, &str), String> {
+    if let Some(arg) = rest.strip_prefix(':') {
+        let (d, c) = match arg.find('/') {
+            Some(i) => (&arg[..i], &arg[i..]),
+            None => (arg, ""),
+        };
+        if d.is_empty() {
+            return Err("empty domain after `:`".into());
+        }
+        Ok((Some(d.to_string()), c))
+    } else {
+        Ok((None, rest))
+    }
+}
+
+fn check_dual_cidr(c: &str) -> Result<(), String> {
+    if c.is_empty() {
+        return Ok(());
+    }
+    if let Some(v6) = c.strip_prefix("//") {
+        return parse_cidr(Some(v6), 128).map(|_| ());
+    }
+    let c = c.strip_prefix('/').ok_or("invalid CIDR length")?;
+    match c.split_once("//") {
+        Some((v4, v6)) => {
+            parse_cidr(Some(v4), 32)?;
+            parse_cidr(Some(v6), 128).map(|_| ())
+        }
+        None => parse_cidr(Some(c), 32).map(|_| ()),
+    }
+}
+
+/// RFC 7208 §7.1 macro-string; `exp` allows c, r, t.
+pub fn check_macro_string(s: &str, exp: bool) -> Result<(), String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'%' {
+            i += 1;
+            continue;
+        }
+        match b.get(i + 1) {
+            Some(b'%') | Some(b'_') | Some(b'-') => i += 2,
+            Some(b'{') => {
+                let end = s[i..].find('}').ok_or("unterminated macro `%{`")? + i;
+                let inner = &s[i + 2..end];
+                let mut chars = inner.chars();
+                let letter = chars
+                    .next()
+                    .ok_or("empty macro `%{}`")?
+                    .to_ascii_lowercase();
+                let allowed = if exp { "slodiphcrtv" } else { "slodiphv" };
+                if !allowed.contains(letter) {
+                    return Err(format!("invalid macro letter `{letter}` in `%{{{inner}}}`"));
+                }
+                let rest: String = chars.collect();
+                let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+                let mut tail = &rest[digits.len()..];
+                if let Some(t) = tail.strip_prefix(['r', 'R']) {
+                    tail = t;
+                }
+                if !tail.chars().all(|c| ".-+,/_=".contains(c)) {
+                    return Err(format!("invalid macro transformer in `%{{{inner}}}`"));
+                }
+                i = end + 1;
+            }
+            _ => return Err("a `%` must start a macro (`%{..}`, `%%`, `%_` or `%-`)".into()),
+        }
+    }
+    Ok(())
+}
+
+fn check_domain_spec(d: &str, exp: bool) -> Result<(), String> {
+    check_macro_string(d, exp)?;
+    if d.contains('%') {
+        return Ok(()); // expands at evaluation time
+    }
+    let d = d.trim_end_matches('.');
+    if d.len() > 253 {
+        return Err(format!("domain `{d}` is longer than 253 characters"));
+    }
+    let labels: Vec<&str> = d.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("`{d}` is not a fully qualified domain name"));
+    }
+    for l in &labels {
+        if l.is_empty() || l.len() > 63 {
+            return Err(format!("domain `{d}` has an empty or over-long label"));
+        }
+        if !l
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!("domain `{d}` has an invalid character"));
+        }
+    }
+    let top = labels[labels.len() - 1];
+    if top.chars().all(|c| c.is_ascii_digit()) || top.starts_with('-') || top.ends_with('-') {
+        return Err(format!("`{top}` is not a valid top-level label in `{d}`"));
+    }
+    Ok(())
+}
+
+/// One record in the include/redirect tree, for evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub domain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// DNS-querying terms in this record.
+    pub lookups: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Node>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Lint {
+    pub lookups: u32,
+    pub void_lookups: u32,
+    pub void_names: Vec<String>,
+    /// Permanent errors found below the top record (loops, includes without SPF, ...).
+    pub permerrors: Vec<String>,
+    pub mx_over_limit: Vec<String>,
+    pub uses_ptr: Vec<String>,
+    /// The terminal `all` of the top record, following redirect.
+    pub all: Option<Qualifier>,
+    pub dns_failure: Option<DnsFailure>,
+}
+
+/// The SPF records among a name's TXT answers.
+pub fn spf_records(a: &Answer) -> Vec<String> {
+    a.values().into_iter().filter(|v| is_spf(v)).collect()
+}
+
+/// Bounds the walk so a hostile chain of includes cannot make us query forever.
+const MAX_FETCHES: usize = 40;
+
+pub async fn lint(dns: &DnsClient, domain: &str, top: &SpfRecord, top_text: &str) -> (Lint, Node) {
+    let mut st = Lint::default();
+    let mut visited = vec![crate::net::dns::fqdn(domain)];
+    let mut fetches = 0;
+    let (node, all) = walk(
+        dns,
+        domain,
+        top,
+        top_text,
+        &mut st,
+        &mut visited,
+        &mut fetches,
+    )
+    .await;
+    st.all = all;
+    (st, node)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk<'a>(
+    dns: &'a DnsClient,
+    domain: &'a str,
+    rec: &'a SpfRecord,
+    text: &'a str,
+    st: &'a mut Lint,
+    visited: &'a mut Vec<String>,
+    fetches: &'a mut usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = (Node, Option<Qualifier>)> + Send + 'a>> {
+    Box::pin(async move {
+        let mut node = Node {
+            domain: domain.to_string(),
+            record: Some(text.to_string()),
+            lookups: 0,
+            children: Vec::new(),
+            problem: None,
+        };
+        for t in &rec.terms {
+            if t.queries_dns() {
+                st.lookups += 1;
+                node.lookups += 1;
+            }
+            let target_of = |d: &Option<String>| d.clone().unwrap_or_else(|| domain.to_string());
+            match &t.mechanism {
+                Mechanism::Include(d) => {
+                    let (child, _) = follow(dns, d, "include", st, visited, fetches).await;
+                    node.children.push(child);
+                }
+                Mechanism::A(d) => {
+                    let name = target_of(d);
+                    if !name.contains('%') {
+                        let a = query(dns, &name, RecordType::A, st, fetches).await;
+                        let aaaa = query(dns, &name, RecordType::AAAA, st, fetches).await;
+                        if a.is_some_and(|x| x.is_void()) && aaaa.is_some_and(|x| x.is_void()) {
+                            st.void_lookups += 1;
+                            st.void_names.push(format!("a:{name}"));
+                        }
+                    }
+                }
+                Mechanism::Mx(d) => {
+                    let name = target_of(d);
+                    if !name.contains('%') {
+                        if let Some(ans) = query(dns, &name, RecordType::MX, st, fetches).await {
+                            if ans.is_void() {
+                                st.void_lookups += 1;
+                                st.void_names.push(format!("mx:{name}"));
+                            } else if ans.values().len() > 10 {
+                                st.mx_over_limit.push(format!(
+                                    "mx:{name} has {} MX hosts (limit 10)",
+                                    ans.values().len()
+                                ));
+                            }
+                        }
+                    }
+                }
+                Mechanism::Ptr(_) => st.uses_ptr.push(format!("{domain}: {}", t.text)),
+                Mechanism::Exists(d) => {
+                    if !d.contains('%') {
+                        if let Some(ans) = query(dns, d, RecordType::A, st, fetches).await {
+                            if ans.is_void() {
+                                st.void_lookups += 1;
+                                st.void_names.push(format!("exists:{d}"));
+                            }
+                        }
+                    }
+                }
+                Mechanism::All | Mechanism::Ip4(..) | Mechanism::Ip6(..) => {}
+            }
+        }
+        // The terminal `all` decides; without one, a redirect hands over to its target.
+        let mut all = rec.all();
+        if let Some(r) = &rec.redirect {
+            st.lookups += 1;
+            node.lookups += 1;
+            if all.is_none() {
+                let (child, target_all) = follow(dns, r, "redirect", st, visited, fetches).await;
+                node.children.push(child);
+                all = target_all;
+            }
+        }
+        (node, all)
+    })
+}
+
+async fn query(
+    dns: &DnsClient,
+    name: &str,
+    t: RecordType,
+    st: &mut Lint,
+    fetches: &mut usize,
+) -> Option<Answer> {
+    if *fetches >= MAX_FETCHES {
+        return None;
+    }
+    *fetches += 1;
+    match dns.query(name, t).await {
+        Ok(a) => Some(a),
+        Err(e) => {
+            st.dns_failure.get_or_insert(e);
+            None
+        }
+    }
+}
+
+fn follow<'a>(
+    dns: &'a DnsClient,
+    target: &'a str,
+    how: &'a str,
+    st: &'a mut Lint,
+    visited: &'a mut Vec<String>,
+    fetches: &'a mut usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = (Node, Option<Qualifier>)> + Send + 'a>> {
+    Box::pin(async move {
+        let mut node = Node {
+            domain: target.to_string(),
+            record: None,
+            lookups: 0,
+            children: Vec::new(),
+            problem: None,
+        };
+        if target.contains('%') {
+            node.problem = Some("uses macros; not expanded while linting".into());
+            return (node, None);
+        }
+        let key = crate::net::dns::fqdn(target);
+        if visited.contains(&key) {
+            let p = format!("{how}:{target} loops back to a record already being evaluated");
+            st.permerrors.push(p.clone());
+            node.problem = Some(p);
+            return (node, None);
+        }
+        let Some(ans) = query(dns, target, RecordType::TXT, st, fetches).await else {
+            return (node, None);
+        };
+        if matches!(ans, Answer::NxDomain | Answer::NoData) {
+            st.void_lookups += 1;
+            st.void_names.push(format!("{how}:{target}"));
+        }
+        let recs = spf_records(&ans);
+        match recs.len() {
+            0 => {
+                let p = format!("{how}:{target} has no SPF record (permerror)");
+                st.permerrors.push(p.clone());
+                node.problem = Some(p);
+            }
+            1 => match parse(&recs[0]) {
+                Ok(r) => {
+                    visited.push(key.clone());
+                    let out = walk(dns, target, &r, &recs[0], st, visited, fetches).await;
+                    visited.retain(|v| *v != key);
+                    return out;
+                }
+                Err(e) => {
+                    let p = format!("{how}:{target}: {e}");
+                    st.permerrors.push(p.clone());
+                    node.record = Some(recs[0].clone());
+                    node.problem = Some(p);
+                }
+            },
+            n => {
+                let p = format!("{how}:{target} publishes {n} SPF records (permerror)");
+                st.permerrors.push(p.clone());
+                node.problem = Some(p);
+            }
+        }
+        (node, None)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_typical_record() {
+        let r = parse("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a mx:mail.example.com/24 include:_spf.google.com ~all").unwrap();
+        assert_eq!(r.terms.len(), 6);
+        assert_eq!(r.all(), Some(Qualifier::SoftFail));
+        assert_eq!(r.terms.iter().filter(|t| t.queries_dns()).count(), 3);
+        assert_eq!(r.terms[4].text, "include:_spf.google.com");
+    }
+
+    #[test]
+    fn modifiers_and_macros() {
+        let r = parse("v=spf1 redirect=_spf.example.com").unwrap();
+        assert_eq!(r.redirect.as_deref(), Some("_spf.example.com"));
+        assert!(parse("v=spf1 exists:%{i}._spf.%{d} -all").is_ok());
+        assert!(parse("v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d} -all").is_ok());
+        assert!(parse("v=spf1 exists:%{x}.example.com -all").is_err());
+        assert!(parse("v=spf1 include:%{d").is_err());
+        assert!(parse("v=spf1 include:50%.example.com").is_err());
+        assert!(parse("v=spf1 redirect=a.example.com redirect=b.example.com").is_err());
+    }
+
+    #[test]
+    fn rejects_malformed_terms() {
+        for bad in [
+            "v=spf1 ip4:300.1.1.1 -all",
+            "v=spf1 ip4:10.0.0.0/33 -all",
+            "v=spf1 ip6:zz::1 -all",
+            "v=spf1 include: -all",
+            "v=spf1 include:localhost -all",
+            "v=spf1 foo:bar -all",
+            "v=spf1 all:x",
+            "v=spf1 a/99",
+            "v=spf1 +",
+            "spf1 -all",
+            "v=spf10 -all",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} should not parse");
+        }
+        assert!(parse("v=spf1").is_ok());
+        assert!(parse("V=SPF1 -ALL").is_ok());
+        assert!(parse("v=spf1 a:mail.example.com/24//64 -all").is_ok());
+        assert!(parse("v=spf1 unknown-mod=foo -all").is_ok());
+    }
+
+    #[test]
+    fn detects_spf_prefix() {
+        assert!(is_spf("v=spf1 -all"));
+        assert!(is_spf("v=spf1"));
+        assert!(!is_spf("v=spf1x"));
+        assert!(!is_spf("google-site-verification=abc"));
+    }
+}
