@@ -161,7 +161,7 @@ fn missing_binary_and_unreadable_policies_exit_2() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_unbuilt_commands_exit_3() {
+fn usage_errors_exit_2_and_unwritable_reports_exit_3() {
     let f = Fixture::new();
     let p = f.write("launch.yml", "version: 1\n");
     for args in [
@@ -185,9 +185,15 @@ fn usage_errors_exit_2_and_unbuilt_commands_exit_3() {
     let mut c = bin();
     c.args(["nonsense-command"]);
     assert_eq!(run(&mut c).code, 2);
+    // a report that cannot be written is an internal error (exit 3), after the run
     let mut c = bin();
-    c.args(["dns", "diff", "-p"]).arg(&p);
-    assert_eq!(run(&mut c).code, 3);
+    c.args(["check", "--format", "json", "--out"])
+        .arg(f.path().join("no/such/dir/r.json"))
+        .arg("-p")
+        .arg(&p);
+    let r = run(&mut c);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot write"), "{}", r.stderr);
 }
 
 #[test]
@@ -440,6 +446,12 @@ fn demo_runs_offline_and_fails_the_gate() {
         ("cache.static", "warning"),
         ("redirects.hops", "warning"),
         ("redirects.permanent", "warning"),
+        ("dns.absent", "blocker"),
+        ("email.spf.all", "blocker"),
+        ("email.spf.unapproved", "warning"),
+        ("email.dkim.weak", "warning"),
+        ("email.dmarc.policy", "warning"),
+        ("email.dmarc.rua", "warning"),
     ] {
         let hit = j["checks"]
             .as_array()

@@ -77,8 +77,32 @@ fn book(_: &Incoming) -> Reply {
     .header("cache-control", "private, no-store")
 }
 
+/// The demo domain's zone: mail that will not arrive reliably and a staging host
+/// that still resolves.
+pub fn zone() -> String {
+    let dkim = crate::checks::email::dkim::test_keys::rsa_record(512);
+    format!(
+        "$ORIGIN {APEX}.\n$TTL 300\n\
+@ IN SOA ns1 admin 1 3600 600 86400 60\n\
+@ IN NS ns1\n\
+ns1 IN A 127.0.0.1\n\
+@ IN A 127.0.0.1\n\
+www IN A 127.0.0.1\n\
+book IN A 127.0.0.1\n\
+staging IN A 127.0.0.1\n\
+@ IN MX 10 mx\n\
+mx IN A 127.0.0.1\n\
+@ IN TXT \"v=spf1 include:_spf.mailer.{APEX} include:old-newsletter.{APEX} ?all\"\n\
+_spf.mailer IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n\
+old-newsletter IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n\
+s1._domainkey IN TXT \"{dkim}\"\n\
+_dmarc IN TXT \"v=DMARC1; p=none\"\n"
+    )
+}
+
 /// The running funnel: its servers and the policy that judges it.
 pub struct Funnel {
+    _dns: crate::serve_dns::DnsServer,
     _bg: Background,
     _servers: Vec<ServerHandle>,
     pub dir: PathBuf,
@@ -100,16 +124,16 @@ pub fn start() -> std::io::Result<Funnel> {
     let s_www = bg.serve(Arc::new(www), Some(www_leaf));
     let s_apex = bg.serve(Arc::new(apex), None);
     let s_book = bg.serve(Arc::new(book), Some(book_leaf));
+    let dns = bg.serve_dns(APEX, &zone());
 
     let dir = std::env::temp_dir().join(format!("launchgate-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("demo-ca.pem"), ca.pem())?;
     let policy = dir.join("launch.yml");
-    std::fs::write(
-        &policy,
-        policy_text(s_www.port(), s_apex.port(), s_book.port()),
-    )?;
+    let text = policy_text(s_www.port(), s_apex.port(), s_book.port()) + &dns_policy(dns.addr);
+    std::fs::write(&policy, text)?;
     Ok(Funnel {
+        _dns: dns,
         _bg: bg,
         _servers: vec![s_www, s_apex, s_book],
         dir,
@@ -158,6 +182,27 @@ redirects:
     )
 }
 
+/// The DNS and email part of the demo policy, for the demo's own DNS server.
+pub fn dns_policy(resolver: std::net::SocketAddr) -> String {
+    format!(
+        r#"
+dns:
+  resolvers: ["{resolver}"]
+  records:
+    - {{ name: {APEX}, type: A, expect: [127.0.0.1] }}
+    - {{ name: {WWW}, type: A, expect: [127.0.0.1] }}
+    - {{ name: {APEX}, type: MX, contains: ["10 mx.{APEX}."] }}
+    - {{ name: staging.{APEX}, type: A, absent: true }}
+
+email:
+  - domain: {APEX}
+    spf: {{ senders: ["include:_spf.mailer.{APEX}"] }}
+    dkim: {{ selectors: [s1], min_key_bits: 1024 }}
+    dmarc: {{ min_policy: quarantine, rua: required }}
+"#
+    )
+}
+
 pub fn run(out: OutputArgs) -> i32 {
     let outs = match app::outputs(&out) {
         Ok(o) => o,
@@ -174,7 +219,8 @@ pub fn run(out: OutputArgs) -> i32 {
         }
     };
     eprintln!(
-        "launchgate demo: a local funnel ({WWW}, {APEX}, {BOOK}) is running on 127.0.0.1 with deliberate faults;\n\
+        "launchgate demo: a local funnel ({WWW}, {APEX}, {BOOK}, and their DNS zone) is running on 127.0.0.1\n\
+         with deliberate faults;\n\
          checking it with the policy at {}\n",
         funnel.policy.display()
     );

@@ -18,10 +18,13 @@ pub struct Dmarc {
 }
 
 pub fn is_dmarc(txt: &str) -> bool {
-    let t = txt.trim_start();
+    let t = txt.trim_start().as_bytes();
     t.len() >= 8
-        && t[..8].eq_ignore_ascii_case("v=DMARC1")
-        && t[8..].trim_start().chars().next().is_none_or(|c| c == ';')
+        && t[..8].eq_ignore_ascii_case(b"v=DMARC1")
+        && t[8..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_none_or(|b| *b == b';')
 }
 
 fn level(tag: &str, v: &str) -> Result<DmarcLevel, String> {

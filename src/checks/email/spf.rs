@@ -89,10 +89,8 @@ impl fmt::Display for SyntaxError {
 
 /// `v=spf1` exactly, or followed by a space (RFC 7208 §4.5).
 pub fn is_spf(txt: &str) -> bool {
-    let t = txt.trim_start();
-    t.len() >= 6
-        && t[..6].eq_ignore_ascii_case("v=spf1")
-        && (t.len() == 6 || t.as_bytes()[6] == b' ')
+    let t = txt.trim_start().as_bytes();
+    t.len() >= 6 && t[..6].eq_ignore_ascii_case(b"v=spf1") && (t.len() == 6 || t[6] == b' ')
 }
 
 pub fn parse(record: &str) -> Result<SpfRecord, SyntaxError> {
