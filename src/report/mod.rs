@@ -2,7 +2,9 @@
 
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 
 use crate::finding::{CheckResult, Report, Status};
 
@@ -47,10 +49,8 @@ pub fn formatter(f: Format) -> Result<Box<dyn Formatter>, String> {
         Format::Human => Ok(Box::new(human::Human)),
         Format::Json => Ok(Box::new(json::Json)),
         Format::Markdown => Ok(Box::new(markdown::Markdown)),
-        Format::Sarif | Format::Junit => Err(format!(
-            "the {} format is not built into this version yet",
-            if f == Format::Sarif { "sarif" } else { "junit" }
-        )),
+        Format::Sarif => Ok(Box::new(sarif::Sarif)),
+        Format::Junit => Ok(Box::new(junit::Junit)),
     }
 }
 
