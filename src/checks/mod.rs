@@ -3,9 +3,13 @@
 //! Checks never print and never know where results go.
 
 pub mod cache;
+pub mod command;
+pub mod env;
 pub mod headers;
+pub mod migrations;
 pub mod pages;
 pub mod redirects;
+pub mod rollback;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -49,7 +53,16 @@ pub const KINDS: &[&str] = &[
 ];
 
 /// Kinds whose checks this build runs; the others answer with an `error` result.
-pub const BUILT: &[&str] = &["pages", "redirects", "tls", "headers", "cache"];
+pub const BUILT: &[&str] = &[
+    "pages",
+    "redirects",
+    "tls",
+    "headers",
+    "cache",
+    "env",
+    "rollback",
+    "migrations",
+];
 
 pub const NOT_BUILT: CheckInfo = CheckInfo {
     id: "policy.unsupported",
@@ -84,6 +97,9 @@ pub fn catalogue() -> Vec<&'static CheckInfo> {
         tls::INFO,
         headers::INFO,
         cache::INFO,
+        env::INFO,
+        rollback::INFO,
+        migrations::INFO,
     ] {
         v.extend(set.iter());
     }
@@ -266,6 +282,9 @@ pub async fn run_kind(ctx: Arc<Ctx>, kind: &'static str) -> Vec<CheckResult> {
         "tls" => tls::run(&ctx).await,
         "headers" => headers::run(&ctx).await,
         "cache" => cache::run(&ctx).await,
+        "env" => env::run(&ctx).await,
+        "rollback" => rollback::run(&ctx).await,
+        "migrations" => migrations::run(&ctx).await,
         other => vec![error(
             &NOT_BUILT,
             other,
