@@ -132,6 +132,17 @@ pub fn validate(l: &Loaded) -> Result<(), SetupError> {
             .into());
         }
     }
+    if let Some(lh) = &l.policy.lighthouse {
+        checks::lighthouse::validate(lh, &l.base_dir).map_err(|m| {
+            policy_err(
+                l,
+                "lighthouse:",
+                "lighthouse".into(),
+                m,
+                Some("Lighthouse CI syntax: `\"key\": level` or `[level, {minScore|maxNumericValue|maxLength|aggregationMethod}]`".into()),
+            )
+        })?;
+    }
     for (i, w) in l.policy.waivers.iter().enumerate() {
         if !known_id(&w.id) {
             let hint = did_you_mean(&w.id, &ids).map(|s| format!("did you mean `{s}`?"));

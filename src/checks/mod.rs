@@ -6,6 +6,7 @@ pub mod cache;
 pub mod command;
 pub mod env;
 pub mod headers;
+pub mod lighthouse;
 pub mod migrations;
 pub mod pages;
 pub mod redirects;
@@ -62,6 +63,7 @@ pub const BUILT: &[&str] = &[
     "env",
     "rollback",
     "migrations",
+    "lighthouse",
 ];
 
 pub const NOT_BUILT: CheckInfo = CheckInfo {
@@ -100,6 +102,7 @@ pub fn catalogue() -> Vec<&'static CheckInfo> {
         env::INFO,
         rollback::INFO,
         migrations::INFO,
+        lighthouse::INFO,
     ] {
         v.extend(set.iter());
     }
@@ -285,6 +288,7 @@ pub async fn run_kind(ctx: Arc<Ctx>, kind: &'static str) -> Vec<CheckResult> {
         "env" => env::run(&ctx).await,
         "rollback" => rollback::run(&ctx).await,
         "migrations" => migrations::run(&ctx).await,
+        "lighthouse" => lighthouse::run(&ctx).await,
         other => vec![error(
             &NOT_BUILT,
             other,
