@@ -419,3 +419,99 @@ fn check_reads_report_globs_and_rejects_bad_assertions() {
         assert!(r.stderr.contains(what), "{bad}: {}", r.stderr);
     }
 }
+
+#[test]
+fn markdown_shows_scores_and_failing_metrics_per_url() {
+    let mut c = bin();
+    c.arg("lighthouse")
+        .args(["fast-1", "heavy-1", "heavy-2"].map(lhr))
+        .args(["--format", "markdown"]);
+    let r = run(&mut c);
+    assert_eq!(r.code, 1);
+    let md = &r.stdout;
+    assert!(md.contains("### 🔦 Lighthouse"), "{md}");
+    assert!(md.contains("| URL | Runs | Performance | Accessibility | Best Practices | SEO | Failing assertions |"), "{md}");
+    let heavy = md
+        .lines()
+        .find(|l| l.starts_with("| http://127.0.0.1:8811/heavy.html | 2 |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(heavy.contains("🔴 26"), "{heavy}");
+    assert!(
+        heavy.contains("`largest-contentful-paint` 34652 ms > 2500 ms"),
+        "{heavy}"
+    );
+    assert!(
+        heavy.contains("`categories:performance` 0.26 < 0.85"),
+        "{heavy}"
+    );
+    assert!(!heavy.contains("cumulative-layout-shift"), "{heavy}");
+    let fast = md
+        .lines()
+        .find(|l| l.starts_with("| http://127.0.0.1:8811/fast.html | 1 |"))
+        .unwrap();
+    assert!(
+        fast.contains("🟢 100") && fast.contains("✅ none"),
+        "{fast}"
+    );
+}
+
+#[test]
+fn runs_lighthouse_itself_when_it_and_chromium_are_on_path() {
+    let f = Fixture::new();
+    let bin_dir = f.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let fake = format!(
+        "#!/bin/sh\necho \"$@\" >> {args}\necho \"CHROME_PATH=$CHROME_PATH\" >> {args}\nfor a in \"$@\"; do case \"$a\" in --output-path=*) cp {lhr} \"${{a#--output-path=}}\";; esac; done\n",
+        args = f.path().join("args.txt").display(),
+        lhr = lhr("heavy-1").display()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    for (name, body) in [("lighthouse", fake.as_str()), ("chromium", "#!/bin/sh\n")] {
+        let p = bin_dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let p = f.policy(&[], "lighthouse:\n  urls: [\"https://www.shop.test/\"]\n");
+    let path = format!("{}:/usr/bin:/bin", bin_dir.display());
+    let mut c = bin();
+    c.arg("check")
+        .arg("-p")
+        .arg(&p)
+        .args(["--format", "json"])
+        .env("PATH", &path)
+        .env_remove("CHROME_PATH");
+    let r = run(&mut c);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let args = std::fs::read_to_string(f.path().join("args.txt")).unwrap();
+    assert!(args.contains("https://www.shop.test/"), "{args}");
+    assert!(args.contains("--output=json"), "{args}");
+    assert!(args.contains("--chrome-flags=--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"), "{args}");
+    assert!(
+        args.contains(&format!("CHROME_PATH={}/chromium", bin_dir.display())),
+        "{args}"
+    );
+    assert_eq!(
+        r.status(
+            "lighthouse.audit",
+            "http://127.0.0.1:8811/heavy.html largest-contentful-paint"
+        ),
+        "fail"
+    );
+
+    // Without the tools (and no reports) the kind fails closed and says why.
+    let mut c = bin();
+    c.arg("check")
+        .arg("-p")
+        .arg(&p)
+        .args(["--format", "json"])
+        .env("PATH", "/usr/bin:/bin")
+        .env("CHROME_PATH", "/nonexistent");
+    let r = run(&mut c);
+    if r.results("lighthouse.report")
+        .iter()
+        .any(|x| x["status"] == "skipped")
+    {
+        assert_eq!(r.code, 1);
+        assert_eq!(r.status("lighthouse.report", "lighthouse.reports"), "error");
+    }
+}

@@ -21,6 +21,7 @@ fn version_server(f: &mut Fixture, initial: &str) -> u16 {
             "/version" => Reply::new(200)
                 .header("content-type", "text/plain")
                 .body(&v),
+            "/" => Reply::html(&format!("<h1>release {}</h1>", v.trim())),
             "/version.json" => Reply::new(200)
                 .header("content-type", "application/json")
                 .body(&format!("{{\"build\":{{\"sha\":\"{}\"}}}}", v.trim())),
@@ -82,6 +83,25 @@ fn rollback_drill_that_works_passes_all_three() {
         .unwrap()
         .contains("switched release to v2"));
     assert_eq!(version_now(&f), "v2");
+}
+
+#[test]
+fn drill_runs_after_the_other_checks() {
+    let mut f = Fixture::new();
+    let port = version_server(&mut f, "v2");
+    script(&f, "rollback.sh", FLIP);
+    script(&f, "restore.sh", FLIP);
+    let p = drill_policy(
+        &f,
+        port,
+        &format!("  restore: ./restore.sh v2\npages:\n  - url: http://127.0.0.1:{port}/\n    expect: {{ body_contains: release v2 }}\n"),
+    );
+    let r = check_json(&p, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(
+        r.status("pages.body", &format!("http://127.0.0.1:{port}/")),
+        "pass"
+    );
 }
 
 #[test]

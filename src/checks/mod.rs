@@ -66,6 +66,10 @@ pub const BUILT: &[&str] = &[
     "lighthouse",
 ];
 
+/// Kinds that change the system under test; the engine runs them after every other
+/// kind, one at a time, in this order.
+pub const DISRUPTIVE: &[&str] = &["migrations", "rollback"];
+
 pub const NOT_BUILT: CheckInfo = CheckInfo {
     id: "policy.unsupported",
     severity: Severity::Blocker,
