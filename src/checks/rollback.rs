@@ -185,10 +185,20 @@ pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
             ];
         }
     };
+    if previous.is_empty() {
+        let msg = "`previous` is empty (an unset variable?): there is no version to roll back to, drill not run";
+        return vec![
+            error(&VERIFY, &target, msg),
+            error(&DURATION, &target, msg),
+            error(&RESTORE, &target, msg),
+        ];
+    }
+    // An empty `current` (e.g. `${GITHUB_SHA:-}` outside CI) means "what is deployed".
     let current = rb
         .current
         .as_ref()
         .map(|c| c.as_str().trim().to_string())
+        .filter(|c| !c.is_empty())
         .unwrap_or_else(|| initial.clone());
     if initial != current {
         let msg = format!(
