@@ -515,3 +515,38 @@ fn runs_lighthouse_itself_when_it_and_chromium_are_on_path() {
         assert_eq!(r.status("lighthouse.report", "lighthouse.reports"), "error");
     }
 }
+
+#[test]
+fn a_directory_of_lhrs_and_lhci_option_names() {
+    let f = Fixture::new();
+    let d = f.path().join(".lighthouseci");
+    std::fs::create_dir_all(&d).unwrap();
+    for (i, n) in ["fast-1", "fast-2", "fast-3"].iter().enumerate() {
+        std::fs::copy(lhr(n), d.join(format!("lhr-{}.json", 1700000000 + i))).unwrap();
+    }
+    std::fs::write(d.join("assertion-results.json"), "[]").unwrap();
+    std::fs::write(d.join("lhr-1700000000.html"), "<html>").unwrap();
+    let p = f.write(
+        "launch.yml",
+        "version: 1\nlighthouse:\n  aggregationMethod: pessimistic\n  assertions:\n    total-blocking-time: [error, { maxNumericValue: 50 }]\n",
+    );
+    let mut c = bin();
+    c.arg("lighthouse")
+        .arg(&d)
+        .arg("-p")
+        .arg(&p)
+        .args(["--format", "json"]);
+    let r = run(&mut c);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let t = r.one(
+        "lighthouse.audit",
+        "http://127.0.0.1:8811/fast.html total-blocking-time",
+    );
+    assert_eq!(t["evidence"]["runs"], 3);
+    assert_eq!(t["evidence"]["aggregation"], "pessimistic");
+    assert_eq!(t["evidence"]["results"][0]["actual"], 91.0);
+    assert_eq!(
+        t["evidence"]["results"][0]["values"],
+        json!([85.0, 17.5, 91.0])
+    );
+}

@@ -132,6 +132,25 @@ pub fn expand_reports(patterns: &[String], base_dir: &Path) -> Vec<PathBuf> {
             base_dir.join(p)
         };
         let s = full.to_string_lossy().to_string();
+        if full.is_dir() {
+            // A directory, as `lhci assert --lhr DIR`: its `lhr-<digits>.json` files.
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&full)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.strip_prefix("lhr-")
+                            .and_then(|r| r.strip_suffix(".json"))
+                            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                    })
+                })
+                .collect();
+            found.sort();
+            out.extend(found);
+            continue;
+        }
         if !s.contains(['*', '?', '[']) {
             out.push(full);
             continue;
