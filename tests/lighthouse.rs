@@ -550,3 +550,76 @@ fn a_directory_of_lhrs_and_lhci_option_names() {
         json!([85.0, 17.5, 91.0])
     );
 }
+
+/// A bounded deterministic mutation fuzz of the LHR parser and the assertions (the
+/// cargo-fuzz target fuzz/fuzz_targets/lhr.rs does the same, unbounded).
+#[test]
+fn mangled_reports_never_panic() {
+    use launchgate::checks::lighthouse::{assert, default_assertions, lhr};
+    // a small real report: the categories and the audits the defaults and presets read
+    let full: Value =
+        serde_json::from_str(&std::fs::read_to_string(lhr("heavy-1")).unwrap()).unwrap();
+    let mut small = full.clone();
+    let keep = [
+        "largest-contentful-paint",
+        "cumulative-layout-shift",
+        "total-blocking-time",
+        "first-contentful-paint",
+        "interactive",
+        "resource-summary",
+        "dom-size",
+        "uses-http2",
+        "viewport",
+    ];
+    small["audits"] = Value::Object(
+        full["audits"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| keep.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    for k in ["i18n", "timing", "entities", "stackPacks", "configSettings"] {
+        small.as_object_mut().unwrap().remove(k);
+    }
+    let seed = serde_json::to_string(&small).unwrap().into_bytes();
+    let presets = [
+        default_assertions(),
+        json!({"preset": "lighthouse:recommended", "aggregationMethod": "median-run"}),
+        json!({"assertions": {"resource-summary:script:size": ["error", {"maxNumericValue": 1}], "categories:performance": "warn"}, "aggregationMethod": "pessimistic"}),
+    ];
+    let alphabet: &[u8] = b"{}[]:,\"0123456789.-enultrfa \\\n";
+    let mut state: u64 = 0x2545f4914f6cdd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut parsed = 0;
+    for _ in 0..400 {
+        let mut b = seed.clone();
+        for _ in 0..(1 + next() % 3) {
+            let i = (next() as usize) % b.len();
+            match next() % 3 {
+                0 => b[i] = alphabet[(next() as usize) % alphabet.len()],
+                1 => {
+                    b.remove(i);
+                }
+                _ => b.insert(i, alphabet[(next() as usize) % alphabet.len()]),
+            }
+        }
+        let Ok(text) = String::from_utf8(b) else {
+            continue;
+        };
+        if let Ok(l) = lhr::parse(&text) {
+            parsed += 1;
+            let runs = vec![l.clone(), l];
+            for p in &presets {
+                let _ = assert::assert_all(p, &runs);
+            }
+        }
+    }
+    assert!(parsed > 20, "only {parsed} mutants parsed");
+}
