@@ -549,6 +549,16 @@ fn a_directory_of_lhrs_and_lhci_option_names() {
         t["evidence"]["results"][0]["values"],
         json!([85.0, 17.5, 91.0])
     );
+
+    // `check` with a bare section reads `.lighthouseci` next to the policy
+    let p = f.write("launch.yml", "version: 1\nlighthouse: {}\n");
+    let r = check_json(&p, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let perf = r.one(
+        "lighthouse.category",
+        "http://127.0.0.1:8811/fast.html categories:performance",
+    );
+    assert_eq!(perf["evidence"]["runs"], 3);
 }
 
 /// A bounded deterministic mutation fuzz of the LHR parser and the assertions (the

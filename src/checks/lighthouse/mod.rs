@@ -52,6 +52,9 @@ pub const REPORT: CheckInfo = CheckInfo {
 
 pub const INFO: &[CheckInfo] = &[CATEGORY, AUDIT, FORM_FACTOR, REPORT];
 
+/// What `reports` means when neither it nor `urls` is given: LHCI's own directory.
+pub const DEFAULT_REPORTS: &str = ".lighthouseci";
+
 /// `launchgate lighthouse` without a policy, and a `lighthouse:` section without
 /// assertions: the Core Web Vitals lab budgets for mobile.
 pub fn default_assertions() -> Value {
@@ -512,7 +515,11 @@ pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
     };
     let base = ctx.loaded.base_dir.clone();
     let mut out = Vec::new();
-    let patterns: Vec<String> = p.reports.iter().map(|t| t.0.clone()).collect();
+    let mut patterns: Vec<String> = p.reports.iter().map(|t| t.0.clone()).collect();
+    if patterns.is_empty() && p.urls.is_empty() {
+        // Where `lhci collect` writes, as `lhci assert` reads by default.
+        patterns.push(DEFAULT_REPORTS.into());
+    }
     let mut files = expand_reports(&patterns, &base);
     let mut tmp: Option<PathBuf> = None;
     if !p.urls.is_empty() {
