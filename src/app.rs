@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::checks;
-use crate::cli::{CheckArgs, Cli, Command, MergeArgs, OutputArgs};
+use crate::cli::{CheckArgs, Cli, Command, LighthouseArgs, MergeArgs, OutputArgs};
 use crate::engine::{self, RunOptions, SetupError};
 use crate::finding::{self, Counts, Report, Severity};
 use crate::policy::{self, is_secret_name, LoadOptions};
@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Merge(a) => merge(a),
         Command::Secrets(_) => not_built("secrets"),
         Command::Dns { command } => crate::dnscmd::run(command),
-        Command::Lighthouse(_) => not_built("lighthouse"),
+        Command::Lighthouse(a) => lighthouse(a),
         Command::Init(a) => crate::init::run(a),
     }
 }
@@ -248,6 +248,60 @@ pub fn run_and_report(
     } else {
         EXIT_FAIL
     }
+}
+
+/// `launchgate lighthouse REPORT.json... [-p launch.yml]`: the `lighthouse` kind on the
+/// given reports, with the policy's assertions or the Core Web Vitals defaults.
+fn lighthouse(a: LighthouseArgs) -> i32 {
+    let outs = match outputs(&a.output) {
+        Ok(o) => o,
+        Err(e) => return usage(&e),
+    };
+    let err_redactor = env_redactor(&BTreeMap::new());
+    let opts = LoadOptions {
+        set: BTreeMap::new(),
+        use_env: true,
+    };
+    let loaded = match &a.policy {
+        Some(p) => policy::load(p, &opts),
+        None => policy::load_str(
+            Path::new("(Core Web Vitals defaults)"),
+            "version: 1\n",
+            &opts,
+        ),
+    };
+    let mut loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            eprint!("{}", err_redactor.redact(&e.to_string()));
+            return EXIT_USAGE;
+        }
+    };
+    if a.policy.is_none() {
+        loaded.base_dir = PathBuf::from(".");
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut section = loaded.policy.lighthouse.take().unwrap_or_default();
+    section.reports = a
+        .reports
+        .iter()
+        .map(|r| policy::types::Text(cwd.join(r).display().to_string()))
+        .collect();
+    section.urls.clear();
+    loaded.policy.lighthouse = Some(section);
+    let redactor = Redactor::new(
+        loaded
+            .secrets
+            .iter()
+            .cloned()
+            .chain(engine::github_token_only())
+            .collect(),
+    );
+    let opts = RunOptions {
+        only: vec!["lighthouse".into()],
+        ..RunOptions::default()
+    };
+    run_and_report(loaded, opts, &a.output, &outs, &redactor, false)
 }
 
 pub fn usage(msg: &str) -> i32 {

@@ -157,6 +157,17 @@ pub fn validate(l: &Loaded) -> Result<(), SetupError> {
             .into());
         }
     }
+    if let Some(lh) = &l.policy.lighthouse {
+        checks::lighthouse::validate(lh, &l.base_dir).map_err(|m| {
+            policy_err(
+                l,
+                "lighthouse:",
+                "lighthouse".into(),
+                m,
+                Some("Lighthouse CI syntax: `\"key\": level` or `[level, {minScore|maxNumericValue|maxLength|aggregationMethod}]`".into()),
+            )
+        })?;
+    }
     for (i, w) in l.policy.waivers.iter().enumerate() {
         if !known_id(&w.id) {
             let hint = did_you_mean(&w.id, &ids).map(|s| format!("did you mean `{s}`?"));
@@ -199,27 +210,22 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
     };
     let ctx = Arc::new(Ctx::new(loaded.clone(), net, dns));
 
-    let handles: Vec<_> = kinds
+    // Kinds that change what they run against (the database, the deployed version) go
+    // last and one at a time, so the other checks judge the deploy as it was.
+    let (mut disruptive, observing): (Vec<&'static str>, Vec<&'static str>) =
+        kinds.iter().partition(|k| checks::DISRUPTIVE.contains(*k));
+    disruptive.sort_by_key(|k| checks::DISRUPTIVE.iter().position(|d| d == k));
+    let mut results = Vec::new();
+    let handles: Vec<_> = observing
         .iter()
         .map(|k| (*k, tokio::spawn(checks::run_kind(ctx.clone(), k))))
         .collect();
-    let mut results = Vec::new();
     for (kind, h) in handles {
-        match h.await {
-            Ok(mut r) => results.append(&mut r),
-            Err(e) => {
-                let what = if e.is_panic() {
-                    "crashed"
-                } else {
-                    "was cancelled"
-                };
-                results.push(checks::error(
-                    &checks::INTERNAL,
-                    kind,
-                    format!("the `{kind}` checks {what}; their results are unknown"),
-                ));
-            }
-        }
+        collect(kind, h.await, &mut results);
+    }
+    for kind in disruptive {
+        let r = tokio::spawn(checks::run_kind(ctx.clone(), kind)).await;
+        collect(kind, r, &mut results);
     }
     let redactor = if !opts.no_redact {
         Redactor::new(loaded.secrets.clone())
@@ -254,6 +260,28 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
         counts,
         checks: results,
     })
+}
+
+fn collect(
+    kind: &str,
+    r: Result<Vec<CheckResult>, tokio::task::JoinError>,
+    results: &mut Vec<CheckResult>,
+) {
+    match r {
+        Ok(mut r) => results.append(&mut r),
+        Err(e) => {
+            let what = if e.is_panic() {
+                "crashed"
+            } else {
+                "was cancelled"
+            };
+            results.push(checks::error(
+                &checks::INTERNAL,
+                kind,
+                format!("the `{kind}` checks {what}; their results are unknown"),
+            ));
+        }
+    }
 }
 
 /// The GitHub token is redacted even with `--no-redact`.

@@ -461,4 +461,15 @@ fn demo_runs_offline_and_fails_the_gate() {
         assert!(hit, "demo should find {id} ({sev})");
     }
     assert_eq!(j["counts"]["error"], 0, "{}", r.stdout);
+    // the rollback drill against the local funnel is proven end to end
+    for id in ["rollback.verify", "rollback.duration", "rollback.restore"] {
+        let c = j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("demo has no {id}"));
+        assert_eq!(c["status"], "pass", "{c:#}");
+        assert_eq!(c["target"], "https://www.demo.launchgate.test/version");
+    }
 }

@@ -3,11 +3,16 @@
 //! Checks never print and never know where results go.
 
 pub mod cache;
+pub mod command;
 pub mod dns;
 pub mod email;
+pub mod env;
 pub mod headers;
+pub mod lighthouse;
+pub mod migrations;
 pub mod pages;
 pub mod redirects;
+pub mod rollback;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -60,7 +65,15 @@ pub const BUILT: &[&str] = &[
     "cache",
     "dns",
     "email",
+    "env",
+    "rollback",
+    "migrations",
+    "lighthouse",
 ];
+
+/// Kinds that change the system under test; the engine runs them after every other
+/// kind, one at a time, in this order.
+pub const DISRUPTIVE: &[&str] = &["migrations", "rollback"];
 
 pub const NOT_BUILT: CheckInfo = CheckInfo {
     id: "policy.unsupported",
@@ -95,6 +108,12 @@ pub fn catalogue() -> Vec<&'static CheckInfo> {
         tls::INFO,
         headers::INFO,
         cache::INFO,
+        dns::INFO,
+        email::INFO,
+        env::INFO,
+        rollback::INFO,
+        migrations::INFO,
+        lighthouse::INFO,
     ] {
         v.extend(set.iter());
     }
@@ -286,6 +305,10 @@ pub async fn run_kind(ctx: Arc<Ctx>, kind: &'static str) -> Vec<CheckResult> {
         "cache" => cache::run(&ctx).await,
         "dns" => dns::run(&ctx).await,
         "email" => email::run(&ctx).await,
+        "env" => env::run(&ctx).await,
+        "rollback" => rollback::run(&ctx).await,
+        "migrations" => migrations::run(&ctx).await,
+        "lighthouse" => lighthouse::run(&ctx).await,
         other => vec![error(
             &NOT_BUILT,
             other,

@@ -32,8 +32,19 @@ fn secure(r: Reply) -> Reply {
 const LANDING: &str = "<!doctype html><html><head><title>Acme Advisory</title></head>\
 <body><h1>Revenue operations for B2B teams</h1><a href=\"/book\">Book a discovery call</a></body></html>";
 
-fn www(req: &Incoming) -> Reply {
+/// The release the demo's www host reports at `/version`; the drill's scripts flip it.
+pub const CURRENT: &str = "2026.12.03-a1b2c3";
+pub const PREVIOUS: &str = "2026.11.28-9f8e7d";
+
+/// The deploy script of the demo: switches the served release to `$1`.
+const SWITCH: &str = "#!/bin/sh\n# demo deploy: point the site at release $1\necho \"$1\" > version.txt\necho \"now serving release $1\"\n";
+
+fn www(req: &Incoming, version_file: &std::path::Path) -> Reply {
     match req.path.as_str() {
+        "/version" => Reply::new(200)
+            .header("content-type", "text/plain")
+            .header("cache-control", "no-store")
+            .body(&std::fs::read_to_string(version_file).unwrap_or_default()),
         "/" => secure(Reply::html(LANDING))
             .header("strict-transport-security", HSTS)
             .header("cache-control", "public, max-age=300"),
@@ -121,14 +132,25 @@ pub fn start() -> std::io::Result<Funnel> {
     let www_leaf = ca.issue_days(&[WWW], 90);
     // Fault: the booking host's certificate runs out in 3 days.
     let book_leaf = ca.issue_days(&[BOOK], 3);
-    let s_www = bg.serve(Arc::new(www), Some(www_leaf));
-    let s_apex = bg.serve(Arc::new(apex), None);
-    let s_book = bg.serve(Arc::new(book), Some(book_leaf));
     let dns = bg.serve_dns(APEX, &zone());
-
     let dir = std::env::temp_dir().join(format!("launchgate-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("demo-ca.pem"), ca.pem())?;
+    let version_file = dir.join("version.txt");
+    std::fs::write(&version_file, format!("{CURRENT}\n"))?;
+    for name in ["rollback.sh", "deploy.sh"] {
+        let p = dir.join(name);
+        std::fs::write(&p, SWITCH)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let s_www = bg.serve(
+        Arc::new(move |r: &Incoming| www(r, &version_file)),
+        Some(www_leaf),
+    );
+    let s_apex = bg.serve(Arc::new(apex), None);
+    let s_book = bg.serve(Arc::new(book), Some(book_leaf));
+
     let policy = dir.join("launch.yml");
     let text = policy_text(s_www.port(), s_apex.port(), s_book.port()) + &dns_policy(dns.addr);
     std::fs::write(&policy, text)?;
@@ -178,6 +200,16 @@ pages:
 redirects:
   - {{ from: "http://{APEX}/", to: "${{site}}/", max_hops: 1 }}
   - {{ from: "${{site}}/old-pricing", to: "${{site}}/pricing", max_hops: 2 }}
+
+# A rollback drill: switch to the previous release, prove it is served, switch back.
+rollback:
+  version_url: ${{site}}/version
+  current: "{CURRENT}"
+  previous: "{PREVIOUS}"
+  rollback: ./rollback.sh {PREVIOUS}
+  restore: ./deploy.sh {CURRENT}
+  max_duration: 5s
+  poll_interval: 100ms
 "#
     )
 }

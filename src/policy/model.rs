@@ -465,15 +465,20 @@ pub struct LighthousePolicy {
     pub reports: Vec<Text>,
     #[serde(default)]
     pub urls: Vec<HttpUrl>,
+    /// LHCI's top-level aggregationMethod.
+    #[serde(alias = "aggregationMethod")]
     pub aggregate: Option<Text>,
+    /// `mobile` (default), `desktop` or `any`.
     pub form_factor: Option<Text>,
     /// `lighthouse:recommended` or `lighthouse:no-pwa`.
     pub preset: Option<Text>,
     /// Lighthouse CI assertions: `"key": level` or `[level, {options}]`.
     #[serde(default)]
     pub assertions: BTreeMap<String, serde_json::Value>,
-    #[serde(default, rename = "assertMatrix")]
+    #[serde(default, rename = "assertMatrix", alias = "assert_matrix")]
     pub assert_matrix: Vec<serde_json::Value>,
+    /// A Lighthouse budgets.json (relative to the policy), instead of assertions.
+    #[serde(alias = "budgetsFile")]
     pub budgets_file: Option<Text>,
 }
 

@@ -77,6 +77,7 @@ impl Formatter for Markdown {
             }
             out.push('\n');
         }
+        lighthouse(&mut out, report);
         if !s.passed.is_empty() {
             let _ = writeln!(
                 out,
@@ -108,6 +109,176 @@ fn table(out: &mut String, items: &[&CheckResult]) {
             esc(&r.target),
             esc(&r.message)
         );
+    }
+    out.push('\n');
+}
+
+/// Most failing assertions listed per URL in the Lighthouse table.
+const LH_MAX_FAILING: usize = 8;
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// `34652 ms > 2500 ms` for a failed LHCI verdict in a result's evidence.
+fn lh_failure(r: &CheckResult) -> String {
+    let e = &r.evidence;
+    let key = e
+        .get("assertion")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&r.target);
+    let icon = if e.get("level").and_then(|v| v.as_str()) == Some("error") {
+        "🛑"
+    } else {
+        "⚠️"
+    };
+    let unit = match e.get("unit").and_then(|v| v.as_str()) {
+        Some("millisecond") => " ms",
+        Some("byte") => " B",
+        _ => "",
+    };
+    let mut parts = Vec::new();
+    for v in e
+        .get("results")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        if v.get("passed").and_then(|p| p.as_bool()) != Some(false) {
+            continue;
+        }
+        let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("");
+        let expected = v.get("expected").and_then(|x| x.as_f64()).unwrap_or(0.0);
+        let u = if name == "maxNumericValue" { unit } else { "" };
+        let text = match (name, v.get("actual").and_then(|x| x.as_f64())) {
+            ("auditRan", _) => "did not run".to_string(),
+            (_, None) => "no value".to_string(),
+            ("minScore", Some(a)) => format!("{} < {}", num(a), num(expected)),
+            ("maxLength", Some(a)) => format!("{} items > {}", num(a), num(expected)),
+            (_, Some(a)) if u == " ms" => {
+                format!("{}{u} > {}{u}", num(a.round()), num(expected))
+            }
+            (_, Some(a)) => format!("{}{u} > {}{u}", num(a), num(expected)),
+        };
+        parts.push(text);
+    }
+    format!("{icon} `{}` {}", esc(key), esc(&parts.join(", ")))
+}
+
+/// Category scores and failing assertions per URL, from the `lighthouse.*` results.
+fn lighthouse(out: &mut String, report: &Report) {
+    let reports: Vec<&CheckResult> = report
+        .checks
+        .iter()
+        .filter(|c| c.id == "lighthouse.report" && c.evidence.contains_key("categories"))
+        .collect();
+    if reports.is_empty() {
+        return;
+    }
+    let order = [
+        "performance",
+        "accessibility",
+        "best-practices",
+        "seo",
+        "pwa",
+    ];
+    let mut cats: Vec<String> = Vec::new();
+    let mut titles: std::collections::BTreeMap<String, String> = Default::default();
+    for r in &reports {
+        if let Some(m) = r.evidence["categories"].as_object() {
+            for k in m.keys() {
+                if !cats.contains(k) {
+                    cats.push(k.clone());
+                }
+            }
+        }
+        if let Some(m) = r
+            .evidence
+            .get("category_titles")
+            .and_then(|t| t.as_object())
+        {
+            for (k, v) in m {
+                if let Some(t) = v.as_str() {
+                    titles.insert(k.clone(), t.to_string());
+                }
+            }
+        }
+    }
+    cats.sort_by_key(|c| {
+        (
+            order.iter().position(|o| o == c).unwrap_or(order.len()),
+            c.clone(),
+        )
+    });
+    let _ = writeln!(out, "### 🔦 Lighthouse\n");
+    let mut head = String::from("| URL | Runs |");
+    let mut rule = String::from("|---|---:|");
+    for c in &cats {
+        let _ = write!(
+            head,
+            " {} |",
+            esc(titles.get(c).map(String::as_str).unwrap_or(c))
+        );
+        rule.push_str("---:|");
+    }
+    head.push_str(" Failing assertions |");
+    rule.push_str("---|");
+    let _ = writeln!(out, "{head}\n{rule}");
+    for r in reports {
+        let url = r
+            .evidence
+            .get("url")
+            .and_then(|u| u.as_str())
+            .unwrap_or(&r.target);
+        let runs = r.evidence.get("runs").and_then(|n| n.as_u64()).unwrap_or(0);
+        let mut row = format!("| {} | {runs} |", esc(url));
+        for c in &cats {
+            let cell = match r.evidence["categories"].get(c).and_then(|v| v.as_f64()) {
+                Some(s) => {
+                    let n = (s * 100.0).round() as i64;
+                    let dot = if n >= 90 {
+                        "🟢"
+                    } else if n >= 50 {
+                        "🟠"
+                    } else {
+                        "🔴"
+                    };
+                    format!("{dot} {n}")
+                }
+                None if r.evidence["categories"].get(c).is_some() => "–".to_string(),
+                None => String::new(),
+            };
+            let _ = write!(row, " {cell} |");
+        }
+        let failing: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| {
+                (c.id == "lighthouse.audit" || c.id == "lighthouse.category")
+                    && c.status == Status::Fail
+                    && c.evidence.get("url").and_then(|u| u.as_str()) == Some(url)
+            })
+            .map(lh_failure)
+            .collect();
+        let mut cell = failing
+            .iter()
+            .take(LH_MAX_FAILING)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("<br>");
+        if failing.len() > LH_MAX_FAILING {
+            let _ = write!(cell, "<br>… {} more", failing.len() - LH_MAX_FAILING);
+        }
+        if failing.is_empty() {
+            cell = "✅ none".into();
+        }
+        let _ = writeln!(row, " {cell} |");
+        out.push_str(&row);
     }
     out.push('\n');
 }
