@@ -185,6 +185,17 @@ fn check(a: CheckArgs) -> i32 {
         Ok(b) => b,
         Err(e) => return usage(&e),
     };
+    // A missing previous report (the first scheduled run) is not an error.
+    let previous = a
+        .previous
+        .as_deref()
+        .filter(|p| p.exists())
+        .map(read_report)
+        .transpose();
+    let previous = match previous {
+        Ok(p) => p,
+        Err(e) => return usage(&e),
+    };
     let loaded = match policy::load(&a.policy, &LoadOptions { set, use_env: true }) {
         Ok(l) => l,
         Err(e) => {
@@ -197,12 +208,13 @@ fn check(a: CheckArgs) -> i32 {
         skip: a.skip.clone(),
         fail_on,
         baseline,
+        previous,
         timeout,
         resolve: a.resolve.clone(),
         no_redact: a.no_redact,
         today: None,
     };
-    let github = a.github || std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
+    let github = a.github;
     let redactor = if a.no_redact {
         Redactor::new(engine::github_token_only())
     } else {
@@ -227,27 +239,103 @@ pub fn run_and_report(
     redactor: &Redactor,
     github: bool,
 ) -> i32 {
+    // Everything that makes this exit 2 is found before GitHub hears of the run, so a
+    // check run is never left `in_progress` by a typo.
+    let pre = engine::validate_kinds(&opts.only, "--only")
+        .and_then(|_| engine::validate_kinds(&opts.skip, "--skip"))
+        .and_then(|_| engine::validate(&loaded))
+        .and_then(|_| engine::net_config(&loaded, &opts).map(|_| ()));
+    if let Err(e) = pre {
+        return setup_error(e, redactor);
+    }
+    let settings = crate::github::settings(&loaded.policy, github);
+    let notify = loaded.policy.report.as_ref().and_then(|r| r.notify.clone());
+    let previous = opts.previous.clone();
     let rt = runtime();
-    let report = match rt.block_on(engine::run(Arc::new(loaded), &opts)) {
-        Ok(r) => r,
-        Err(SetupError::Policy(e)) => {
-            eprint!("{}", redactor.redact(&e.to_string()));
-            return EXIT_USAGE;
+    let loaded = Arc::new(loaded);
+    // octocrab spawns its connection worker, so it is built inside the runtime.
+    let _guard = rt.enter();
+    let mut reporter =
+        settings.map(|s| crate::github::Reporter::new(crate::github::Context::from_env(), s));
+    let report = rt.block_on(async {
+        if let Some(r) = reporter.as_mut() {
+            r.start().await;
         }
-        Err(SetupError::Usage(m)) => return usage(&redactor.redact(&m)),
+        engine::run(loaded.clone(), &opts).await
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return setup_error(e, redactor),
     };
-    if github {
-        eprintln!("note: GitHub reporting (check runs, step summary) is not built into this version yet; the exit code is unaffected");
-    }
-    if let Err(e) = emit(&report, output, outs, redactor) {
-        eprintln!("error: {e}");
-        return EXIT_INTERNAL;
-    }
-    if report.passed() {
+    let mut code = if report.passed() {
         EXIT_PASS
     } else {
         EXIT_FAIL
+    };
+    if let Err(e) = emit(&report, output, outs, redactor) {
+        eprintln!("error: {e}");
+        code = EXIT_INTERNAL;
     }
+    // Reporting to GitHub and to the team's channel never changes the exit code.
+    if let Some(mut r) = reporter {
+        let md = report::formatter(Format::Markdown)
+            .and_then(|f| f.render(&report, &RenderOptions::default()))
+            .map(|t| redactor.redact(&t))
+            .unwrap_or_default();
+        let json_path = json_report_path(&report, outs, &r.ctx, redactor);
+        for note in rt.block_on(r.finish(&report, &md, json_path.as_deref())) {
+            eprintln!("note: {}", redactor.redact(&note));
+        }
+    }
+    if let Some(n) = notify {
+        let http = crate::net::http::HttpClient::new(
+            engine::net_config(&loaded, &opts).unwrap_or_default(),
+        );
+        if let Some(note) = rt.block_on(crate::notify::maybe_send(
+            &http,
+            &n,
+            &report,
+            previous.as_ref(),
+            redactor,
+        )) {
+            eprintln!("note: {}", redactor.redact(&note));
+        }
+    }
+    code
+}
+
+fn setup_error(e: SetupError, redactor: &Redactor) -> i32 {
+    match e {
+        SetupError::Policy(e) => {
+            eprint!("{}", redactor.redact(&e.to_string()));
+            EXIT_USAGE
+        }
+        SetupError::Usage(m) => usage(&redactor.redact(&m)),
+    }
+}
+
+/// Where the JSON report is for the `report` output: the `--format json --out` file, or
+/// one written to RUNNER_TEMP.
+fn json_report_path(
+    report: &Report,
+    outs: &[(Format, Option<PathBuf>)],
+    ctx: &crate::github::Context,
+    redactor: &Redactor,
+) -> Option<PathBuf> {
+    if let Some(p) = outs
+        .iter()
+        .find_map(|(f, p)| (*f == Format::Json).then(|| p.clone()).flatten())
+    {
+        return Some(p);
+    }
+    let dir = ctx.runner_temp.clone().unwrap_or_else(std::env::temp_dir);
+    let p = dir.join("launchgate-report.json");
+    let text = report::formatter(Format::Json)
+        .ok()?
+        .render(report, &RenderOptions::default())
+        .ok()?;
+    std::fs::write(&p, redactor.redact(&text)).ok()?;
+    Some(p)
 }
 
 /// `launchgate lighthouse REPORT.json... [-p launch.yml]`: the `lighthouse` kind on the

@@ -18,6 +18,8 @@ pub struct RunOptions {
     pub skip: Vec<String>,
     pub fail_on: Option<Severity>,
     pub baseline: Option<Report>,
+    /// `--previous`: the last run's report, for notifications on change.
+    pub previous: Option<Report>,
     pub timeout: Option<Duration>,
     /// `--resolve` entries, applied over `defaults.resolve`.
     pub resolve: Vec<String>,

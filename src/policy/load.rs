@@ -380,6 +380,10 @@ fn collect_secrets(policy: &Policy, src: &VarSource) -> Vec<String> {
             out.push(v);
         }
     }
+    // An incoming-webhook URL is a credential: anyone holding it can post to the channel.
+    if let Some(n) = policy.report.as_ref().and_then(|r| r.notify.as_ref()) {
+        out.push(n.webhook.0.clone());
+    }
     // The GitHub token is never shown, whatever it is called.
     for k in [
         "GITHUB_TOKEN",
