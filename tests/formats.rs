@@ -44,7 +44,7 @@ fn sarif_problems(v: &Value) -> Vec<String> {
         let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
         for r in &rules {
             for k in ["shortDescription", "fullDescription", "help"] {
-                if !r[k]["text"].as_str().is_some_and(|t| !t.is_empty()) {
+                if r[k]["text"].as_str().is_none_or(|t| t.is_empty()) {
                     p.push(format!("rule {} has no {k}.text", r["id"]));
                 }
             }
@@ -75,7 +75,7 @@ fn sarif_problems(v: &Value) -> Vec<String> {
             ) {
                 p.push(format!("level {}", r["level"]));
             }
-            if !r["message"]["text"].as_str().is_some_and(|t| !t.is_empty()) {
+            if r["message"]["text"].as_str().is_none_or(|t| t.is_empty()) {
                 p.push("message.text".into());
             }
             let locs = r["locations"].as_array().cloned().unwrap_or_default();
@@ -104,9 +104,9 @@ fn sarif_problems(v: &Value) -> Vec<String> {
                     p.push("endColumn 0".into());
                 }
             }
-            if !r["partialFingerprints"]["primaryLocationLineHash"]
+            if r["partialFingerprints"]["primaryLocationLineHash"]
                 .as_str()
-                .is_some_and(|s| !s.is_empty())
+                .is_none_or(|s| s.is_empty())
             {
                 p.push("partialFingerprints".into());
             }
