@@ -374,11 +374,11 @@ fn a_fork_token_falls_back_to_workflow_commands_once() {
     let r = run_gh(&g, None);
     assert_eq!(r.code, 1, "the exit code does not depend on reporting");
     let cmds: Vec<&str> = r
-        .stderr
+        .stdout
         .lines()
         .filter(|l| l.starts_with("::error "))
         .collect();
-    assert_eq!(cmds.len(), 3, "{}", r.stderr);
+    assert_eq!(cmds.len(), 3, "{}", r.stdout);
     assert!(cmds[0].contains("file=keys/k"), "{}", cmds[0]);
     assert_eq!(
         r.stderr.matches("workflow commands").count(),

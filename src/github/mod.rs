@@ -105,6 +105,8 @@ pub struct Reporter {
     check_run: Option<CheckRunId>,
     /// Set once the API refused us; reported once.
     fallback: Option<String>,
+    /// A machine-readable report goes to stdout, so workflow commands use stderr.
+    pub stdout_taken: bool,
 }
 
 fn client(ctx: &Context) -> Result<Octocrab, String> {
@@ -134,6 +136,7 @@ impl Reporter {
             client,
             check_run: None,
             fallback,
+            stdout_taken: false,
         }
     }
 
@@ -307,11 +310,19 @@ impl Reporter {
                 commands::command_for(r, path.as_deref())
             })
             .collect();
-        // The runner reads workflow commands from both streams; stderr keeps stdout clean
-        // for a report printed there.
-        let mut e = std::io::stderr().lock();
-        for l in lines {
-            let _ = writeln!(e, "{l}");
+        // The runner reads workflow commands from both streams; stdout is where people
+        // expect them, unless a JSON/SARIF/JUnit report is being printed there.
+        if self.stdout_taken {
+            let mut e = std::io::stderr().lock();
+            for l in lines {
+                let _ = writeln!(e, "{l}");
+            }
+        } else {
+            let mut o = std::io::stdout().lock();
+            for l in lines {
+                let _ = writeln!(o, "{l}");
+            }
+            let _ = o.flush();
         }
     }
 
