@@ -341,7 +341,8 @@ pub fn finish(
         for r in results.iter_mut() {
             let matches = r.id == w.id.as_str()
                 && (w.target.as_str() == "*" || r.target == w.target.as_str());
-            if matches && r.is_failure() && !is_expired {
+            // A check that could not run is not the accepted finding: it stays an error.
+            if matches && r.status == Status::Fail && !is_expired {
                 r.status = Status::Waived;
                 r.waiver = Some(finding::Waiver {
                     reason: w.reason.0.clone(),
