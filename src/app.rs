@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::checks;
 use crate::cli::{CheckArgs, Cli, Command, LighthouseArgs, MergeArgs, OutputArgs};
 use crate::engine::{self, RunOptions, SetupError};
-use crate::finding::{self, Counts, Report, Severity};
+use crate::finding::{self, Report, Severity};
 use crate::policy::{self, is_secret_name, LoadOptions};
 use crate::redact::Redactor;
 use crate::report::{self, Format, RenderOptions};
@@ -215,19 +215,18 @@ fn check(a: CheckArgs) -> i32 {
         today: None,
     };
     let github = a.github;
-    let redactor = if a.no_redact {
-        Redactor::new(engine::github_token_only())
-    } else {
-        Redactor::new(
-            loaded
-                .secrets
-                .iter()
-                .cloned()
-                .chain(engine::github_token_only())
-                .collect(),
-        )
-    };
+    let redactor = output_redactor(&loaded, a.no_redact);
     run_and_report(loaded, opts, &a.output, &outs, &redactor, github)
+}
+
+/// What every rendered output passes through: the policy's secrets (unless
+/// `--no-redact`) and, always, the GitHub token.
+pub fn output_redactor(loaded: &policy::Loaded, no_redact: bool) -> Redactor {
+    let mut v = engine::github_token_only();
+    if !no_redact {
+        v.extend(loaded.secrets.iter().cloned());
+    }
+    Redactor::new(v)
 }
 
 /// Runs a loaded policy and writes its reports; shared by `check` and `demo`.
@@ -377,14 +376,7 @@ fn lighthouse(a: LighthouseArgs) -> i32 {
         .collect();
     section.urls.clear();
     loaded.policy.lighthouse = Some(section);
-    let redactor = Redactor::new(
-        loaded
-            .secrets
-            .iter()
-            .cloned()
-            .chain(engine::github_token_only())
-            .collect(),
-    );
+    let redactor = output_redactor(&loaded, false);
     let opts = RunOptions {
         only: vec!["lighthouse".into()],
         ..RunOptions::default()
@@ -455,19 +447,14 @@ fn merge(a: MergeArgs) -> i32 {
         }
     }
     finding::rank(&mut checks);
-    let report = Report {
-        version: 1,
-        tool: finding::Tool {
-            name: "launchgate".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        policy: format!("{} policies", a.reports.len()),
-        started_at: started.unwrap_or_default(),
-        duration_ms: duration,
-        result: if failed { "fail" } else { "pass" }.into(),
-        counts: Counts::of(&checks),
+    let result = if failed { "fail" } else { "pass" };
+    let report = Report::build(
+        format!("{} policies", a.reports.len()),
+        &started.unwrap_or_default(),
+        duration,
+        result,
         checks,
-    };
+    );
     if let Err(e) = emit(
         &report,
         &a.output,

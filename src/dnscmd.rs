@@ -6,7 +6,7 @@ use crate::app::{self, EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE};
 use crate::cli::DnsCommand;
 use crate::drift;
 use crate::engine::{self, RunOptions, SetupError};
-use crate::finding::{Counts, Report, Tool};
+use crate::finding::Report;
 use crate::policy::{self, LoadOptions, Loaded};
 use crate::redact::Redactor;
 use crate::report::Format;
@@ -18,13 +18,7 @@ fn load(path: &std::path::Path, set: &[String]) -> Result<(Loaded, Redactor), i3
         eprint!("{}", err_redactor.redact(&e.to_string()));
         EXIT_USAGE
     })?;
-    let r = Redactor::new(
-        l.secrets
-            .iter()
-            .cloned()
-            .chain(engine::github_token_only())
-            .collect(),
-    );
+    let r = app::output_redactor(&l, false);
     Ok((l, r))
 }
 
@@ -134,28 +128,18 @@ fn diff(
         &redactor,
     );
     let drifted = !outcome.changes.is_empty();
-    let report = Report {
-        version: 1,
-        tool: Tool {
-            name: "launchgate".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        policy: l.path.display().to_string(),
-        started_at: started
-            .replace_nanosecond(0)
-            .unwrap_or(started)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        duration_ms: t0.elapsed().as_millis() as u64,
-        result: if drifted || outcome.failed > 0 {
-            "fail"
-        } else {
-            "pass"
-        }
-        .into(),
-        counts: Counts::of(&results),
-        checks: results,
+    let result = if drifted || outcome.failed > 0 {
+        "fail"
+    } else {
+        "pass"
     };
+    let report = Report::build(
+        l.path.display().to_string(),
+        &crate::finding::rfc3339(started),
+        t0.elapsed().as_millis() as u64,
+        result,
+        results,
+    );
     for (fmt, path) in &outs {
         if *fmt == Format::Human && path.is_none() {
             print!(

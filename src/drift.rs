@@ -152,11 +152,7 @@ pub async fn snapshot(dns: &DnsClient, p: &Policy) -> Result<Lock, String> {
     let now = time::OffsetDateTime::now_utc();
     Ok(Lock {
         version: 1,
-        created_at: now
-            .replace_nanosecond(0)
-            .unwrap_or(now)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+        created_at: crate::finding::rfc3339(now),
         records,
     })
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::checks::{self, Ctx};
-use crate::finding::{self, CheckResult, Counts, Report, Severity, Status, Tool};
+use crate::finding::{self, CheckResult, Report, Severity, Status};
 use crate::net::dns::DnsClient;
 use crate::net::{self, NetConfig, Overrides};
 use crate::policy::{did_you_mean, Loaded, PolicyError};
@@ -239,29 +239,18 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
     let results = finish(&loaded, results, opts, today, &redactor);
     let fail_on = effective_fail_on(&loaded, opts);
-    let counts = Counts::of(&results);
     let result = if finding::gate_fails(&results, fail_on) {
         "fail"
     } else {
         "pass"
     };
-    Ok(Report {
-        version: 1,
-        tool: Tool {
-            name: "launchgate".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        policy: loaded.path.display().to_string(),
-        started_at: started_at
-            .replace_nanosecond(0)
-            .unwrap_or(started_at)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        duration_ms: start.elapsed().as_millis() as u64,
-        result: result.into(),
-        counts,
-        checks: results,
-    })
+    Ok(Report::build(
+        loaded.path.display().to_string(),
+        &finding::rfc3339(started_at),
+        start.elapsed().as_millis() as u64,
+        result,
+        results,
+    ))
 }
 
 fn collect(

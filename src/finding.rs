@@ -236,9 +236,40 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report of this tool over `checks` (already ranked), counts computed.
+    pub fn build(
+        policy: String,
+        started_at: &str,
+        duration_ms: u64,
+        result: &str,
+        checks: Vec<CheckResult>,
+    ) -> Report {
+        Report {
+            version: 1,
+            tool: Tool {
+                name: "launchgate".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            policy,
+            started_at: started_at.to_string(),
+            duration_ms,
+            result: result.to_string(),
+            counts: Counts::of(&checks),
+            checks,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.result == "pass"
     }
+}
+
+/// `2026-12-03T10:00:00Z`: whole seconds, as reports and lock files write times.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Whether `results` fail the gate at `fail_on`.

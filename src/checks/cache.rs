@@ -108,12 +108,7 @@ fn personalised(resp: &Response) -> Option<String> {
 
 pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
     let futs = ctx.loaded.policy.pages.iter().map(|pg| async move {
-        let headers: Vec<(String, String)> = pg
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.0.clone()))
-            .collect();
-        let r = ctx.fetch(&pg.url.url(), &headers).await;
+        let r = ctx.fetch_page(pg).await;
         judge(pg.url.as_str(), pg.cache, r)
     });
     futures_util::future::join_all(futs)

@@ -93,12 +93,7 @@ pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
         .map(|pg| {
             let hp = hp.clone();
             async move {
-                let headers: Vec<(String, String)> = pg
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.0.clone()))
-                    .collect();
-                let r = ctx.fetch(&pg.url.url(), &headers).await;
+                let r = ctx.fetch_page(pg).await;
                 judge(&hp, pg.url.as_str(), r)
             }
         });

@@ -154,6 +154,16 @@ impl Ctx {
         self.http.config()
     }
 
+    /// A policy page's response (with its extra request headers), fetched once per run.
+    pub async fn fetch_page(&self, page: &crate::policy::Page) -> Result<Response, NetError> {
+        let headers: Vec<(String, String)> = page
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect();
+        self.fetch(&page.url.url(), &headers).await
+    }
+
     /// Fetches a page once per run: pages, headers and cache judge the same response.
     pub async fn fetch(
         &self,

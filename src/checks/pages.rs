@@ -55,12 +55,6 @@ pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
 
 async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
     let target = page.url.as_str();
-    let url = page.url.url();
-    let headers: Vec<(String, String)> = page
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect();
     let expect = &page.expect;
     let want_status = expect
         .status
@@ -73,7 +67,7 @@ async fn check_page(ctx: &Ctx, page: &Page) -> Vec<CheckResult> {
     let wants_body = !expect.body_contains.is_empty() || !expect.body_not_contains.is_empty();
     let wants_headers = !expect.headers.is_empty();
 
-    let resp = match ctx.fetch(&url, &headers).await {
+    let resp = match ctx.fetch_page(page).await {
         Ok(r) => r,
         Err(e) => {
             let msg = format!("could not fetch the page: {e}");

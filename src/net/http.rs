@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 use url::Url;
 
-use super::tls::{describe_tls_error, server_name, strict_config, version_name};
+use super::tls::{handshake_error, server_name, strict_config, version_name};
 use super::{connect_tcp, NetConfig, NetError, Phase};
 
 #[derive(Debug, Clone)]
@@ -234,16 +234,7 @@ impl HttpClient {
             let tls = TlsConnector::from(self.tls.clone())
                 .connect(server_name(host)?, tcp)
                 .await
-                .map_err(|e| {
-                    let reason = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                        Some(r) => describe_tls_error(r),
-                        None => e.to_string(),
-                    };
-                    NetError::Tls {
-                        host: format!("{host}:{port}"),
-                        reason,
-                    }
-                })?;
+                .map_err(|e| handshake_error(&e, host, port))?;
             let version = tls.get_ref().1.protocol_version().map(version_name);
             self.http1(tls, req, start, remote, version, phase).await
         } else {

@@ -63,6 +63,18 @@ pub fn describe_tls_error(e: &rustls::Error) -> String {
     }
 }
 
+/// A failed handshake as a `NetError`, with rustls' reason in words.
+pub fn handshake_error(e: &std::io::Error, host: &str, port: u16) -> NetError {
+    let reason = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(r) => describe_tls_error(r),
+        None => e.to_string(),
+    };
+    NetError::Tls {
+        host: format!("{host}:{port}"),
+        reason,
+    }
+}
+
 #[derive(Debug)]
 struct Recording {
     inner: Arc<WebPkiServerVerifier>,
@@ -226,16 +238,10 @@ async fn probe_inner(
         .with_no_client_auth();
     let (tcp, _) = connect_tcp(cfg, host, port).await?;
     let conn = TlsConnector::from(Arc::new(config));
-    let tls = conn.connect(server_name(host)?, tcp).await.map_err(|e| {
-        let reason = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            Some(r) => describe_tls_error(r),
-            None => e.to_string(),
-        };
-        NetError::Tls {
-            host: format!("{host}:{port}"),
-            reason,
-        }
-    })?;
+    let tls = conn
+        .connect(server_name(host)?, tcp)
+        .await
+        .map_err(|e| handshake_error(&e, host, port))?;
     let (_, session) = tls.get_ref();
     let chain = session
         .peer_certificates()
