@@ -17,6 +17,7 @@ pub mod drift;
 pub mod engine;
 pub mod finding;
 pub mod init;
+pub mod load;
 pub mod net;
 pub mod policy;
 pub mod redact;

@@ -4,8 +4,12 @@
 
 pub mod cache;
 pub mod dns;
+pub mod edge;
 pub mod email;
+pub mod exposure;
+pub mod forms;
 pub mod headers;
+pub mod load;
 pub mod pages;
 pub mod redirects;
 pub mod tls;
@@ -58,8 +62,12 @@ pub const BUILT: &[&str] = &[
     "tls",
     "headers",
     "cache",
+    "forms",
+    "exposure",
+    "edge",
     "dns",
     "email",
+    "load",
 ];
 
 pub const NOT_BUILT: CheckInfo = CheckInfo {
@@ -95,6 +103,10 @@ pub fn catalogue() -> Vec<&'static CheckInfo> {
         tls::INFO,
         headers::INFO,
         cache::INFO,
+        forms::INFO,
+        exposure::INFO,
+        edge::INFO,
+        load::INFO,
     ] {
         v.extend(set.iter());
     }
@@ -114,6 +126,8 @@ pub struct Ctx {
     pub http: HttpClient,
     dns: Result<Arc<DnsClient>, String>,
     fetches: Mutex<HashMap<String, FetchCell>>,
+    /// `--allow-large-load`: lifts the load caps (100,000 requests, 10 minutes).
+    pub allow_large_load: bool,
 }
 
 impl Ctx {
@@ -123,6 +137,7 @@ impl Ctx {
             http: HttpClient::new(net),
             dns,
             fetches: Mutex::new(HashMap::new()),
+            allow_large_load: false,
         }
     }
 
@@ -286,6 +301,10 @@ pub async fn run_kind(ctx: Arc<Ctx>, kind: &'static str) -> Vec<CheckResult> {
         "cache" => cache::run(&ctx).await,
         "dns" => dns::run(&ctx).await,
         "email" => email::run(&ctx).await,
+        "forms" => forms::run(&ctx).await,
+        "exposure" => exposure::run(&ctx).await,
+        "edge" => edge::run(&ctx).await,
+        "load" => load::run(&ctx).await,
         other => vec![error(
             &NOT_BUILT,
             other,
