@@ -253,3 +253,45 @@ fn unreachable_or_error(target: &str, url: &Url, err: NetError) -> CheckResult {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Status;
+
+    #[test]
+    fn unreachable_passes_but_a_timeout_is_an_error() {
+        let u = Url::parse("https://staging.acme.test/").unwrap();
+        let dns = NetError::Dns {
+            host: "staging.acme.test".into(),
+            reason: "failed to lookup address information: Name or service not known".into(),
+        };
+        assert_eq!(unreachable_or_error("t", &u, dns).status, Status::Pass);
+        let refused = NetError::Connect {
+            addr: "127.0.0.1:1".into(),
+            reason: "Connection refused (os error 111)".into(),
+        };
+        assert_eq!(unreachable_or_error("t", &u, refused).status, Status::Pass);
+        let t = NetError::Timeout {
+            after_ms: 10,
+            phase: "connecting".into(),
+        };
+        assert_eq!(unreachable_or_error("t", &u, t).status, Status::Error);
+    }
+
+    #[test]
+    fn auth_urls() {
+        for ok in [
+            "https://staging.acme.test/login?next=/",
+            "https://acme.cloudflareaccess.com/cdn-cgi/access/login/x",
+            "https://accounts.google.com/o/oauth2/auth",
+            "https://auth.acme.test/",
+            "https://vercel.com/sso-api?url=x",
+        ] {
+            assert!(is_auth_url(&Url::parse(ok).unwrap()), "{ok}");
+        }
+        for no in ["https://www.acme.test/", "https://staging.acme.test/home"] {
+            assert!(!is_auth_url(&Url::parse(no).unwrap()), "{no}");
+        }
+    }
+}
