@@ -452,6 +452,9 @@ fn demo_runs_offline_and_fails_the_gate() {
         ("email.dkim.weak", "warning"),
         ("email.dmarc.policy", "warning"),
         ("email.dmarc.rua", "warning"),
+        ("forms.p95", "blocker"),
+        ("exposure.indexable", "warning"),
+        ("edge.proxy", "warning"),
     ] {
         let hit = j["checks"]
             .as_array()
@@ -461,4 +464,16 @@ fn demo_runs_offline_and_fails_the_gate() {
         assert!(hit, "demo should find {id} ({sev})");
     }
     assert_eq!(j["counts"]["error"], 0, "{}", r.stdout);
+    for (id, target) in [
+        ("forms.submit", "contact"),
+        ("load.p95", "landing burst"),
+        ("load.errors", "landing burst"),
+    ] {
+        let ok = j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id && c["target"] == target && c["status"] == "pass");
+        assert!(ok, "demo should pass {id} for {target}");
+    }
 }

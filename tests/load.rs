@@ -184,3 +184,28 @@ fn caps_need_allow_large_load_and_transport_errors_count() {
     assert_eq!(r.status("load.p95", "down"), "error");
     let _ = &mut f;
 }
+
+#[test]
+fn markdown_report_draws_the_latency_distribution() {
+    let mut f = Fixture::new();
+    let p = f.https(H, 90, |_| Reply::new(200).body("ok"));
+    let policy = f.policy(
+        &[(H, 443, p)],
+        &format!(
+            "load:\n  - {{ name: tiny, url: \"https://{H}/\", requests: 40, concurrency: 4 }}\n"
+        ),
+    );
+    let mut c = bin();
+    c.arg("check")
+        .arg("-p")
+        .arg(&policy)
+        .args(["--format", "markdown"]);
+    let r = run(&mut c);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("### 📈 Load bursts (1)"), "{}", r.stdout);
+    assert!(r
+        .stdout
+        .contains("| Requests | Errors | req/s | p50 ms | p95 ms | p99 ms | max ms |"));
+    assert!(r.stdout.contains("| 40 | 0 |"), "{}", r.stdout);
+    assert!(r.stdout.contains("| Latency ≤ | Requests | Share |"));
+}

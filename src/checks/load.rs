@@ -184,7 +184,7 @@ pub fn evidence(stats: &LoadStats, spec: &LoadSpec) -> serde_json::Map<String, s
         "error_rate".into(),
         round3(stats.error_rate() * 100.0).into(),
     );
-    m.insert("rps".into(), (stats.rps().round()).into());
+    m.insert("rps".into(), (stats.rps().round() as u64).into());
     m.insert("p50_ms".into(), round3(stats.quantile_ms(0.50)).into());
     m.insert("p90_ms".into(), round3(stats.quantile_ms(0.90)).into());
     m.insert("p95_ms".into(), round3(stats.quantile_ms(0.95)).into());
