@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# launchgate's load generator next to oha against the same local nginx endpoint, same
+# request count and concurrency. Prints requests/s and p95 for both and the ratios.
+#   bench/load-vs-oha.sh [REQUESTS=100000] [CONCURRENCY=20] [RUNS=3]
+# Needs `nginx` and `oha` on PATH (cargo install oha --locked; apt-get install nginx).
+# nginx runs as the current user from a temp dir on 127.0.0.1 (no system config touched).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}; c=${2:-20}; runs=${3:-3}
+command -v nginx >/dev/null || { echo "nginx not found" >&2; exit 2; }
+command -v oha >/dev/null || { echo "oha not found" >&2; exit 2; }
+cargo build --release --quiet --bin launchgate
+
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$dir/www" "$dir/logs"
+printf '<!doctype html><html><body><h1>Book a discovery call</h1></body></html>\n' > "$dir/www/index.html"
+cat > "$dir/nginx.conf" <<EOF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir/tmp_body; proxy_temp_path $dir/tmp_proxy;
+  fastcgi_temp_path $dir/tmp_fcgi; uwsgi_temp_path $dir/tmp_uwsgi; scgi_temp_path $dir/tmp_scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $dir/www;
+    location / { try_files \$uri \$uri/index.html =404; }
+  }
+}
+EOF
+nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' &
+ngx=$!
+trap 'kill $ngx 2>/dev/null; wait $ngx 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+url="http://127.0.0.1:$port/"
+
+cat > "$dir/launch.yml" <<EOF
+version: 1
+load:
+  - name: bench
+    url: $url
+    requests: $n
+    concurrency: $c
+    thresholds: { p95: 10s, error_rate: 1% }
+EOF
+
+echo "endpoint $url  requests=$n concurrency=$c  ($(nproc) cores)"
+printf '%-4s %-11s %12s %10s %10s\n' run tool req/s p95_ms p50_ms
+for i in $(seq "$runs"); do
+  oha -n "$n" -c "$c" --no-tui --output-format json "$url" > "$dir/oha.json"
+  read -r o_rps o_p95 o_p50 o_ok < <(python3 - "$dir/oha.json" <<'PY'
+import json,sys
+j=json.load(open(sys.argv[1]))
+s=j["summary"]; p=j["latencyPercentiles"]
+print(round(s["requestsPerSec"]), round(p["p95"]*1000,3), round(p["p50"]*1000,3), j.get("statusCodeDistribution"))
+PY
+)
+  LAUNCHGATE_NO_PROGRESS=1 ./target/release/launchgate check -p "$dir/launch.yml" --only load --format json --out "$dir/lg.json" || true
+  read -r l_rps l_p95 l_p50 l_err < <(python3 - "$dir/lg.json" <<'PY'
+import json,sys
+r=json.load(open(sys.argv[1]))
+e=[c for c in r["checks"] if c["id"]=="load.p95"][0]["evidence"]
+print(e["rps"], e["p95_ms"], e["p50_ms"], e["errors"])
+PY
+)
+  printf '%-4s %-11s %12s %10s %10s\n' "$i" oha "$o_rps" "$o_p95" "$o_p50"
+  printf '%-4s %-11s %12s %10s %10s   errors=%s\n' "$i" launchgate "$l_rps" "$l_p95" "$l_p50" "$l_err"
+  python3 -c "print(f'     ratio rps launchgate/oha = {$l_rps/$o_rps:.2f}   p95 launchgate/oha = {$l_p95/$o_p95:.2f}')"
+done
