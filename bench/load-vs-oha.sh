@@ -14,6 +14,7 @@ cargo build --release --quiet --bin launchgate
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$dir/www" "$dir/logs"
+chmod 755 "$dir" "$dir/www"   # nginx workers may run as another user
 printf '<!doctype html><html><body><h1>Book a discovery call</h1></body></html>\n' > "$dir/www/index.html"
 cat > "$dir/nginx.conf" <<EOF
 worker_processes 1;
@@ -48,26 +49,33 @@ load:
     thresholds: { p95: 10s, error_rate: 1% }
 EOF
 
+# CPU seconds (user + system) a command used: less sensitive to a busy machine than req/s.
+cpu() {
+  python3 -c 'import resource,subprocess,sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+r=resource.getrusage(resource.RUSAGE_CHILDREN); print(round(r.ru_utime+r.ru_stime,2))' "$@"
+}
+
 echo "endpoint $url  requests=$n concurrency=$c  ($(nproc) cores)"
-printf '%-4s %-11s %12s %10s %10s\n' run tool req/s p95_ms p50_ms
+printf '%-4s %-11s %12s %10s %10s %8s\n' run tool req/s p95_ms p50_ms cpu_s
 for i in $(seq "$runs"); do
-  oha -n "$n" -c "$c" --no-tui --output-format json "$url" > "$dir/oha.json"
+  o_cpu=$(cpu oha -n "$n" -c "$c" --no-tui --output-format json -o "$dir/oha.json" "$url")
   read -r o_rps o_p95 o_p50 o_ok < <(python3 - "$dir/oha.json" <<'PY'
 import json,sys
 j=json.load(open(sys.argv[1]))
 s=j["summary"]; p=j["latencyPercentiles"]
-print(round(s["requestsPerSec"]), round(p["p95"]*1000,3), round(p["p50"]*1000,3), j.get("statusCodeDistribution"))
+print(round(s["requestsPerSec"]), round(p["p95"]*1000,3), round(p["p50"]*1000,3), json.dumps(j.get("statusCodeDistribution"), separators=(",", ":")))
 PY
 )
-  LAUNCHGATE_NO_PROGRESS=1 ./target/release/launchgate check -p "$dir/launch.yml" --only load --format json --out "$dir/lg.json" || true
+  l_cpu=$(LAUNCHGATE_NO_PROGRESS=1 cpu ./target/release/launchgate check -p "$dir/launch.yml" --only load --format json --out "$dir/lg.json")
   read -r l_rps l_p95 l_p50 l_err < <(python3 - "$dir/lg.json" <<'PY'
 import json,sys
 r=json.load(open(sys.argv[1]))
 e=[c for c in r["checks"] if c["id"]=="load.p95"][0]["evidence"]
-print(e["rps"], e["p95_ms"], e["p50_ms"], e["errors"])
+print(e["rps"], e["p95_ms"], e["p50_ms"], str(e["errors"]) + "/" + json.dumps(e["statuses"], separators=(",", ":")) + json.dumps(e["transport_errors"], separators=(",", ":")))
 PY
 )
-  printf '%-4s %-11s %12s %10s %10s\n' "$i" oha "$o_rps" "$o_p95" "$o_p50"
-  printf '%-4s %-11s %12s %10s %10s   errors=%s\n' "$i" launchgate "$l_rps" "$l_p95" "$l_p50" "$l_err"
+  printf '%-4s %-11s %12s %10s %10s %8s   statuses=%s\n' "$i" oha "$o_rps" "$o_p95" "$o_p50" "$o_cpu" "$o_ok"
+  printf '%-4s %-11s %12s %10s %10s %8s   errors=%s\n' "$i" launchgate "$l_rps" "$l_p95" "$l_p50" "$l_cpu" "$l_err"
   python3 -c "print(f'     ratio rps launchgate/oha = {$l_rps/$o_rps:.2f}   p95 launchgate/oha = {$l_p95/$o_p95:.2f}')"
 done

@@ -209,3 +209,23 @@ fn markdown_report_draws_the_latency_distribution() {
     assert!(r.stdout.contains("| 40 | 0 |"), "{}", r.stdout);
     assert!(r.stdout.contains("| Latency ≤ | Requests | Share |"));
 }
+
+#[test]
+fn a_server_closing_every_connection_is_not_an_error() {
+    let mut f = Fixture::new();
+    let p = f.https(H, 90, |_| {
+        Reply::new(200).header("connection", "close").body("ok")
+    });
+    let policy = f.policy(
+        &[(H, 443, p)],
+        &format!(
+            "load:\n  - {{ name: close, url: \"https://{H}/\", requests: 30, concurrency: 3 }}\n"
+        ),
+    );
+    let r = check_json(&policy, &["--only", "load"]);
+    let e = r.one("load.errors", "close");
+    assert_eq!(e["status"], "pass", "{e:#}");
+    assert_eq!(e["evidence"]["requests"], 30);
+    assert_eq!(e["evidence"]["errors"], 0);
+    assert_eq!(e["evidence"]["connections"], 30);
+}

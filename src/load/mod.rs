@@ -123,8 +123,9 @@ struct Shared {
     spec: LoadSpec,
     net: NetConfig,
     tls: Arc<rustls::ClientConfig>,
-    host_header: String,
-    path: String,
+    method: hyper::Method,
+    uri: hyper::Uri,
+    headers: hyper::HeaderMap,
     issued: AtomicU64,
     finished: Arc<AtomicU64>,
     start: Instant,
@@ -143,6 +144,49 @@ fn transport_kind(e: &NetError) -> String {
     }
 }
 
+fn empty_stats() -> LoadStats {
+    LoadStats {
+        requests: 0,
+        errors: 0,
+        statuses: BTreeMap::new(),
+        transport: BTreeMap::new(),
+        offsite_redirects: 0,
+        elapsed: Duration::ZERO,
+        hist: new_hist(),
+        connections: 0,
+        stopped_by: "requests",
+    }
+}
+
+/// Method, path and headers, built once for every request of the burst.
+fn request_parts(
+    net: &NetConfig,
+    spec: &LoadSpec,
+    host_header: &str,
+    path: &str,
+) -> Result<(hyper::Method, hyper::Uri, hyper::HeaderMap), String> {
+    use hyper::header::{HeaderName, HeaderValue};
+    let method = hyper::Method::from_bytes(spec.method.as_bytes())
+        .map_err(|e| format!("method `{}`: {e}", spec.method))?;
+    let uri: hyper::Uri = path.parse().map_err(|e| format!("path `{path}`: {e}"))?;
+    let mut h = hyper::HeaderMap::new();
+    let val = |v: &str| HeaderValue::from_str(v).map_err(|e| format!("header value `{v}`: {e}"));
+    h.insert(hyper::header::HOST, val(host_header)?);
+    let has = |n: &str| spec.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    if !has("user-agent") {
+        h.insert(hyper::header::USER_AGENT, val(&net.user_agent)?);
+    }
+    if !has("accept") {
+        h.insert(hyper::header::ACCEPT, HeaderValue::from_static("*/*"));
+    }
+    for (k, v) in &spec.headers {
+        let name =
+            HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header `{k}`: {e}"))?;
+        h.append(name, val(v)?);
+    }
+    Ok((method, uri, h))
+}
+
 /// Runs the burst. `finished` counts completed requests as they happen (for a
 /// progress display).
 pub async fn run(net: &NetConfig, spec: LoadSpec, finished: Arc<AtomicU64>) -> LoadStats {
@@ -158,12 +202,23 @@ pub async fn run(net: &NetConfig, spec: LoadSpec, finished: Arc<AtomicU64>) -> L
         path.push_str(q);
     }
     let conc = spec.concurrency.max(1).min(spec.requests.max(1) as usize);
+    let (method, uri, headers) = match request_parts(net, &spec, &host_header, &path) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut stats = empty_stats();
+            stats.transport.insert(format!("invalid request: {e}"), 1);
+            stats.errors = 1;
+            stats.requests = 1;
+            return stats;
+        }
+    };
     let start = Instant::now();
     let shared = Arc::new(Shared {
         tls: strict_config(net),
         net: net.clone(),
-        host_header,
-        path,
+        method,
+        uri,
+        headers,
         issued: AtomicU64::new(0),
         finished,
         start,
@@ -173,17 +228,7 @@ pub async fn run(net: &NetConfig, spec: LoadSpec, finished: Arc<AtomicU64>) -> L
     let handles: Vec<_> = (0..conc)
         .map(|_| tokio::spawn(worker(shared.clone())))
         .collect();
-    let mut stats = LoadStats {
-        requests: 0,
-        errors: 0,
-        statuses: BTreeMap::new(),
-        transport: BTreeMap::new(),
-        offsite_redirects: 0,
-        elapsed: Duration::ZERO,
-        hist: new_hist(),
-        connections: 0,
-        stopped_by: "requests",
-    };
+    let mut stats = empty_stats();
     for h in handles {
         if let Ok(w) = h.await {
             let _ = stats.hist.add(&w.hist);
@@ -226,9 +271,21 @@ async fn next_slot(s: &Shared) -> Option<()> {
     Some(())
 }
 
-type Sender = SendRequest<Full<Bytes>>;
+/// How one connection's run ended.
+enum End {
+    /// No request slot is left.
+    Done,
+    /// The connection is gone; reconnect. `Some(t0)` when a claimed slot still waits
+    /// for its request (it was claimed at t0 and not sent).
+    Reconnect(Option<Instant>),
+}
 
-async fn connect(s: &Shared) -> Result<Sender, NetError> {
+enum Io {
+    Plain(tokio::net::TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>),
+}
+
+async fn connect(s: &Shared) -> Result<Io, NetError> {
     let url = &s.spec.url;
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
@@ -241,62 +298,37 @@ async fn connect(s: &Shared) -> Result<Sender, NetError> {
                 host: format!("{host}:{port}"),
                 reason: e.to_string(),
             })?;
-        handshake(tls).await
+        Ok(Io::Tls(Box::new(tls)))
     } else {
-        handshake(tcp).await
+        Ok(Io::Plain(tcp))
     }
-}
-
-async fn handshake<IO>(io: IO) -> Result<Sender, NetError>
-where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|e| NetError::Protocol(e.to_string()))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
 }
 
 fn build(s: &Shared) -> hyper::Request<Full<Bytes>> {
-    let mut b = hyper::Request::builder()
-        .method(s.spec.method.as_str())
-        .uri(s.path.as_str())
-        .header("host", s.host_header.as_str());
-    let has = |n: &str| {
-        s.spec
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(n))
-    };
-    if !has("user-agent") {
-        b = b.header("user-agent", s.net.user_agent.as_str());
-    }
-    if !has("accept") {
-        b = b.header("accept", "*/*");
-    }
-    for (k, v) in &s.spec.headers {
-        b = b.header(k.as_str(), v.as_str());
-    }
-    b.body(Full::new(s.spec.body.clone()))
-        .unwrap_or_else(|_| hyper::Request::new(Full::new(Bytes::new())))
+    let mut req = hyper::Request::new(Full::new(s.spec.body.clone()));
+    *req.method_mut() = s.method.clone();
+    *req.uri_mut() = s.uri.clone();
+    *req.headers_mut() = s.headers.clone();
+    req
 }
 
-/// One request on `conn` (connecting first when needed): the status, or why not.
-async fn exchange(s: &Shared, conn: &mut Option<Sender>, w: &mut Worker) -> Result<u16, NetError> {
-    if conn.as_ref().is_none_or(|c| c.is_closed()) {
-        *conn = None;
-        let c = connect(s).await?;
-        w.connections += 1;
-        *conn = Some(c);
+impl Worker {
+    fn record_error(&mut self, e: &NetError) {
+        self.errors += 1;
+        *self.transport.entry(transport_kind(e)).or_default() += 1;
     }
-    let sender = conn.as_mut().expect("connected");
-    sender
-        .ready()
-        .await
-        .map_err(|e| NetError::Protocol(e.to_string()))?;
+    fn finish_one(&mut self, s: &Shared) {
+        self.done += 1;
+        s.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One request on `sender`: the status, or why not.
+async fn exchange(
+    s: &Shared,
+    sender: &mut SendRequest<Full<Bytes>>,
+    w: &mut Worker,
+) -> Result<u16, NetError> {
     let resp = sender
         .send_request(build(s))
         .await
@@ -318,6 +350,77 @@ async fn exchange(s: &Shared, conn: &mut Option<Sender>, w: &mut Worker) -> Resu
     Ok(status)
 }
 
+/// Sends requests back to back on one connection, driving the connection in the same
+/// task (no hand-off to a separate connection task per request).
+async fn drive<IO>(s: &Shared, io: IO, w: &mut Worker, first: Instant) -> End
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) =
+        match hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(io)).await {
+            Ok(x) => x,
+            Err(e) => {
+                w.record_error(&NetError::Protocol(e.to_string()));
+                w.finish_one(s);
+                return End::Reconnect(None);
+            }
+        };
+    let mut conn = Box::pin(conn);
+    let mut work = Box::pin(async {
+        let mut t0 = first;
+        loop {
+            if sender.ready().await.is_err() {
+                // Closed before this request was sent (e.g. an idle keep-alive timeout):
+                // not an error of the target, just reconnect for the same slot.
+                return End::Reconnect(Some(t0));
+            }
+            let r = tokio::time::timeout(s.spec.timeout, exchange(s, &mut sender, w)).await;
+            let took = t0.elapsed();
+            let broken = match r {
+                Ok(Ok(status)) => {
+                    let _ = w.hist.record((took.as_micros() as u64).max(1));
+                    *w.statuses.entry(status).or_default() += 1;
+                    if !(200..400).contains(&status) {
+                        w.errors += 1;
+                    }
+                    false
+                }
+                Ok(Err(e)) => {
+                    w.record_error(&e);
+                    true
+                }
+                Err(_) => {
+                    w.errors += 1;
+                    *w.transport.entry("timeout".into()).or_default() += 1;
+                    true
+                }
+            };
+            w.finish_one(s);
+            if broken {
+                return End::Reconnect(None);
+            }
+            if next_slot(s).await.is_none() {
+                return End::Done;
+            }
+            t0 = Instant::now();
+        }
+    });
+    let early = tokio::select! {
+        biased;
+        end = &mut work => Some(end),
+        _ = &mut conn => None,
+    };
+    match early {
+        Some(end) => end,
+        None => {
+            // The connection ended (the server closed it): drop it so the request in
+            // flight, if any, fails, and let the work loop see that.
+            drop(conn);
+            work.await
+        }
+    }
+}
+
 async fn worker(s: Arc<Shared>) -> Worker {
     let mut w = Worker {
         hist: new_hist(),
@@ -328,36 +431,45 @@ async fn worker(s: Arc<Shared>) -> Worker {
         done: 0,
         connections: 0,
     };
-    let mut conn: Option<Sender> = None;
-    while next_slot(&s).await.is_some() {
-        let t0 = Instant::now();
-        let r = tokio::time::timeout(s.spec.timeout, exchange(&s, &mut conn, &mut w)).await;
-        let took = t0.elapsed();
-        match r {
-            Ok(Ok(status)) => {
-                let _ = w.hist.record((took.as_micros() as u64).max(1));
-                *w.statuses.entry(status).or_default() += 1;
-                if !(200..400).contains(&status) {
-                    w.errors += 1;
+    // A claimed slot waiting for a connection, with the time it was claimed.
+    let mut slot: Option<Instant> = None;
+    loop {
+        let t0 = match slot.take() {
+            Some(t) => t,
+            None => {
+                if next_slot(&s).await.is_none() {
+                    break;
                 }
+                Instant::now()
             }
+        };
+        let io = match tokio::time::timeout(s.spec.timeout, connect(&s)).await {
+            Ok(Ok(io)) => io,
             Ok(Err(e)) => {
-                conn = None;
-                w.errors += 1;
-                *w.transport.entry(transport_kind(&e)).or_default() += 1;
+                w.record_error(&e);
+                w.finish_one(&s);
                 if matches!(e, NetError::Dns { .. } | NetError::Connect { .. }) {
                     // Do not spin on a dead target.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
+                continue;
             }
             Err(_) => {
-                conn = None;
                 w.errors += 1;
                 *w.transport.entry("timeout".into()).or_default() += 1;
+                w.finish_one(&s);
+                continue;
             }
+        };
+        w.connections += 1;
+        let end = match io {
+            Io::Plain(t) => drive(&s, t, &mut w, t0).await,
+            Io::Tls(t) => drive(&s, *t, &mut w, t0).await,
+        };
+        match end {
+            End::Done => break,
+            End::Reconnect(pending) => slot = pending,
         }
-        w.done += 1;
-        s.finished.fetch_add(1, Ordering::Relaxed);
     }
     w
 }
