@@ -78,4 +78,13 @@ PY
   printf '%-4s %-11s %12s %10s %10s %8s   statuses=%s\n' "$i" oha "$o_rps" "$o_p95" "$o_p50" "$o_cpu" "$o_ok"
   printf '%-4s %-11s %12s %10s %10s %8s   errors=%s\n' "$i" launchgate "$l_rps" "$l_p95" "$l_p50" "$l_cpu" "$l_err"
   python3 -c "print(f'     ratio rps launchgate/oha = {$l_rps/$o_rps:.2f}   p95 launchgate/oha = {$l_p95/$o_p95:.2f}')"
+  echo "$o_rps $o_p95 $o_cpu $l_rps $l_p95 $l_cpu" >> "$dir/runs.txt"
 done
+python3 - "$dir/runs.txt" <<'PY'
+import statistics as st, sys
+rows=[list(map(float,l.split())) for l in open(sys.argv[1])]
+m=[st.median(c) for c in zip(*rows)]
+print(f"median of {len(rows)}: oha {m[0]:.0f} req/s p95 {m[1]:.3f} ms cpu {m[2]:.2f} s | "
+      f"launchgate {m[3]:.0f} req/s p95 {m[4]:.3f} ms cpu {m[5]:.2f} s | "
+      f"rps ratio {m[3]/m[0]:.2f}, p95 ratio {m[4]/m[1]:.2f}, cpu ratio {m[5]/m[2]:.2f}")
+PY

@@ -166,7 +166,7 @@ pub fn detect(resp: &Response) -> Vec<(ProxiedBy, Vec<(String, String)>)> {
 }
 
 /// The URL to probe for `host`: a policy page on that host (https first), else
-/// `https://HOST/`.
+/// `https://HOST/` (`http://HOST/` for `HOST:80`).
 pub fn probe_url(p: &crate::policy::Policy, host: &str) -> Result<Url, String> {
     let (h, port) = split_host_port(host);
     let same = |u: &Url| {
@@ -181,6 +181,7 @@ pub fn probe_url(p: &crate::policy::Policy, host: &str) -> Result<Url, String> {
         return Ok(u.clone());
     }
     let text = match port {
+        Some(80) => format!("http://{h}/"),
         Some(p) if p != 443 => format!("https://{h}:{p}/"),
         _ => format!("https://{h}/"),
     };
@@ -281,4 +282,30 @@ async fn check_one(ctx: &Ctx, e: &Edge) -> CheckResult {
         .evidence("cdn", names)
         .evidence("headers_seen", serde_json::Value::Object(seen))
         .evidence("server", resp.header("server").map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_urls() {
+        let p = crate::policy::Policy::default();
+        assert_eq!(
+            probe_url(&p, "www.a.test").unwrap().as_str(),
+            "https://www.a.test/"
+        );
+        assert_eq!(
+            probe_url(&p, "www.a.test:80").unwrap().as_str(),
+            "http://www.a.test/"
+        );
+        assert_eq!(
+            probe_url(&p, "www.a.test:8443").unwrap().as_str(),
+            "https://www.a.test:8443/"
+        );
+        assert_eq!(
+            target_of(&probe_url(&p, "www.a.test:80").unwrap()),
+            "www.a.test:80"
+        );
+    }
 }
