@@ -212,6 +212,7 @@ fn check(a: CheckArgs) -> i32 {
         timeout,
         resolve: a.resolve.clone(),
         no_redact: a.no_redact,
+        allow_large_load: a.allow_large_load,
         today: None,
     };
     let github = a.github;

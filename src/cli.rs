@@ -98,6 +98,9 @@ pub struct CheckArgs {
     /// Show secret values in the output (never the GitHub token).
     #[arg(long)]
     pub no_redact: bool,
+    /// Let `load` bursts exceed 100,000 requests or 10 minutes.
+    #[arg(long)]
+    pub allow_large_load: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

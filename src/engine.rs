@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub resolve: Vec<String>,
     /// `--no-redact`: show secret values (never the GitHub token).
     pub no_redact: bool,
+    /// `--allow-large-load`: lifts the load caps (100,000 requests, 10 minutes).
+    pub allow_large_load: bool,
     /// For tests of waiver expiry; today (UTC) otherwise.
     pub today: Option<time::Date>,
 }
@@ -210,7 +212,9 @@ pub async fn run(loaded: Arc<Loaded>, opts: &RunOptions) -> Result<Report, Setup
     } else {
         Err("no DNS checks selected".into())
     };
-    let ctx = Arc::new(Ctx::new(loaded.clone(), net, dns));
+    let mut ctx = Ctx::new(loaded.clone(), net, dns);
+    ctx.allow_large_load = opts.allow_large_load;
+    let ctx = Arc::new(ctx);
 
     // Kinds that change what they run against (the database, the deployed version) go
     // last and one at a time, so the other checks judge the deploy as it was.

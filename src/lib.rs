@@ -18,6 +18,7 @@ pub mod engine;
 pub mod finding;
 pub mod github;
 pub mod init;
+pub mod load;
 pub mod net;
 pub mod notify;
 pub mod policy;

@@ -452,6 +452,9 @@ fn demo_runs_offline_and_fails_the_gate() {
         ("email.dkim.weak", "warning"),
         ("email.dmarc.policy", "warning"),
         ("email.dmarc.rua", "warning"),
+        ("forms.p95", "blocker"),
+        ("exposure.indexable", "warning"),
+        ("edge.proxy", "warning"),
     ] {
         let hit = j["checks"]
             .as_array()
@@ -471,5 +474,17 @@ fn demo_runs_offline_and_fails_the_gate() {
             .unwrap_or_else(|| panic!("demo has no {id}"));
         assert_eq!(c["status"], "pass", "{c:#}");
         assert_eq!(c["target"], "https://www.demo.launchgate.test/version");
+    }
+    for (id, target) in [
+        ("forms.submit", "contact"),
+        ("load.p95", "landing burst"),
+        ("load.errors", "landing burst"),
+    ] {
+        let ok = j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id && c["target"] == target && c["status"] == "pass");
+        assert!(ok, "demo should pass {id} for {target}");
     }
 }

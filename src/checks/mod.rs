@@ -5,10 +5,14 @@
 pub mod cache;
 pub mod command;
 pub mod dns;
+pub mod edge;
 pub mod email;
 pub mod env;
+pub mod exposure;
+pub mod forms;
 pub mod headers;
 pub mod lighthouse;
+pub mod load;
 pub mod migrations;
 pub mod pages;
 pub mod redirects;
@@ -63,12 +67,19 @@ pub const BUILT: &[&str] = &[
     "tls",
     "headers",
     "cache",
+    "forms",
+    "exposure",
+    "edge",
     "dns",
     "email",
     "env",
     "rollback",
     "migrations",
     "lighthouse",
+    "forms",
+    "exposure",
+    "edge",
+    "load",
 ];
 
 /// Kinds that change the system under test; the engine runs them after every other
@@ -114,6 +125,10 @@ pub fn catalogue() -> Vec<&'static CheckInfo> {
         rollback::INFO,
         migrations::INFO,
         lighthouse::INFO,
+        forms::INFO,
+        exposure::INFO,
+        edge::INFO,
+        load::INFO,
     ] {
         v.extend(set.iter());
     }
@@ -133,6 +148,8 @@ pub struct Ctx {
     pub http: HttpClient,
     dns: Result<Arc<DnsClient>, String>,
     fetches: Mutex<HashMap<String, FetchCell>>,
+    /// `--allow-large-load`: lifts the load caps (100,000 requests, 10 minutes).
+    pub allow_large_load: bool,
 }
 
 impl Ctx {
@@ -142,6 +159,7 @@ impl Ctx {
             http: HttpClient::new(net),
             dns,
             fetches: Mutex::new(HashMap::new()),
+            allow_large_load: false,
         }
     }
 
@@ -319,6 +337,10 @@ pub async fn run_kind(ctx: Arc<Ctx>, kind: &'static str) -> Vec<CheckResult> {
         "rollback" => rollback::run(&ctx).await,
         "migrations" => migrations::run(&ctx).await,
         "lighthouse" => lighthouse::run(&ctx).await,
+        "forms" => forms::run(&ctx).await,
+        "exposure" => exposure::run(&ctx).await,
+        "edge" => edge::run(&ctx).await,
+        "load" => load::run(&ctx).await,
         other => vec![error(
             &NOT_BUILT,
             other,

@@ -16,6 +16,7 @@ use crate::serve::{Background, Incoming, Reply, ServerHandle};
 pub const WWW: &str = "www.demo.launchgate.test";
 pub const APEX: &str = "demo.launchgate.test";
 pub const BOOK: &str = "book.demo.launchgate.test";
+pub const STAGING: &str = "staging.demo.launchgate.test";
 
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
@@ -71,8 +72,24 @@ fn www(req: &Incoming, version_file: &std::path::Path) -> Reply {
         "/old-pricing" => Reply::redirect(302, "/pricing-2023"),
         "/pricing-2023" => Reply::redirect(301, "/pricing-2024"),
         "/pricing-2024" => Reply::redirect(301, "/pricing"),
+        // The contact form: 303 to a thank-you page, as a well-behaved form does.
+        "/api/contact" if req.method == "POST" => Reply::redirect(303, "/thanks"),
+        "/thanks" => secure(Reply::html(
+            "<html><body><h1>Thanks, we will call you within a day</h1></body></html>",
+        ))
+        .header("strict-transport-security", HSTS)
+        .header("cache-control", "private, no-store"),
         _ => Reply::new(404).body("not found"),
     }
+}
+
+/// Fault: staging answers anyone; only a noindex tag keeps it out of search results.
+fn staging(_: &Incoming) -> Reply {
+    Reply::html(
+        "<html><head><meta name=\"robots\" content=\"noindex, nofollow\"></head>\
+         <body><h1>STAGING: new pricing (unreleased)</h1></body></html>",
+    )
+    .header("strict-transport-security", HSTS)
 }
 
 fn apex(req: &Incoming) -> Reply {
@@ -80,7 +97,13 @@ fn apex(req: &Incoming) -> Reply {
     Reply::redirect(301, &target)
 }
 
-fn book(_: &Incoming) -> Reply {
+fn book(req: &Incoming) -> Reply {
+    // Fault: the booking form waits on a slow CRM call before answering.
+    if req.path == "/api/book" && req.method == "POST" {
+        return Reply::html("<html><body>Thanks, your call is booked</body></html>")
+            .header("cache-control", "private, no-store")
+            .delay(std::time::Duration::from_millis(1200));
+    }
     secure(Reply::html(
         "<html><body><h1>Pick a time</h1></body></html>",
     ))
@@ -150,20 +173,40 @@ pub fn start() -> std::io::Result<Funnel> {
     );
     let s_apex = bg.serve(Arc::new(apex), None);
     let s_book = bg.serve(Arc::new(book), Some(book_leaf));
+    let s_staging = bg.serve(Arc::new(staging), Some(ca.issue_days(&[STAGING], 90)));
 
     let policy = dir.join("launch.yml");
-    let text = policy_text(s_www.port(), s_apex.port(), s_book.port()) + &dns_policy(dns.addr);
+    let text = policy_text_with(
+        s_www.port(),
+        s_apex.port(),
+        s_book.port(),
+        Some(s_staging.port()),
+    ) + &funnel_policy()
+        + &dns_policy(dns.addr);
     std::fs::write(&policy, text)?;
     Ok(Funnel {
         _dns: dns,
         _bg: bg,
-        _servers: vec![s_www, s_apex, s_book],
+        _servers: vec![s_www, s_apex, s_book, s_staging],
         dir,
         policy,
     })
 }
 
 pub fn policy_text(www_port: u16, apex_port: u16, book_port: u16) -> String {
+    policy_text_with(www_port, apex_port, book_port, None)
+}
+
+/// The web part of the demo policy; with `staging_port`, the staging host is mapped too.
+pub fn policy_text_with(
+    www_port: u16,
+    apex_port: u16,
+    book_port: u16,
+    staging_port: Option<u16>,
+) -> String {
+    let staging = staging_port
+        .map(|p| format!("    \"{STAGING}:443\": \"127.0.0.1:{p}\"\n"))
+        .unwrap_or_default();
     format!(
         r#"# The demo funnel's policy: what `launchgate demo` checks.
 version: 1
@@ -177,7 +220,7 @@ defaults:
     "{WWW}:443": "127.0.0.1:{www_port}"
     "{APEX}:80": "127.0.0.1:{apex_port}"
     "{BOOK}:443": "127.0.0.1:{book_port}"
-
+{staging}
 vars:
   site: https://{WWW}
 
@@ -210,6 +253,42 @@ rollback:
   restore: ./deploy.sh {CURRENT}
   max_duration: 5s
   poll_interval: 100ms
+"#
+    )
+}
+
+/// The conversion part of the demo policy: forms, exposure, edge and a short burst.
+pub fn funnel_policy() -> String {
+    format!(
+        r#"
+forms:
+  - name: contact
+    url: ${{site}}/api/contact
+    form: {{ name: Launch Check, email: launch-check@demo.launchgate.test, message: "automated launch check" }}
+    headers: {{ X-Launch-Check: "1" }}
+    expect: {{ status: 303 }}
+    samples: 3
+    p95: 800ms
+  - name: book-a-call
+    url: https://{BOOK}/api/book
+    json: {{ email: launch-check@demo.launchgate.test, slot: "2026-12-10T10:00:00Z", test: true }}
+    expect: {{ status: 200, body_contains: ["Thanks"] }}
+    samples: 2
+    concurrency: 2
+    p95: 800ms
+
+exposure:
+  - {{ url: "https://{STAGING}/", expect: private }}
+
+edge:
+  - {{ host: {WWW}, proxied_by: any }}
+
+load:
+  - name: landing burst
+    url: ${{site}}/
+    requests: 500
+    concurrency: 20
+    thresholds: {{ p95: 500ms, error_rate: 1% }}
 "#
     )
 }

@@ -232,8 +232,11 @@ pub struct Form {
     pub headers: BTreeMap<String, Text>,
     #[serde(default)]
     pub expect: FormExpect,
-    /// Default 1.
+    /// Submissions per run (default 1).
     pub samples: Option<Count>,
+    /// Submissions in flight at once (default 1: sequential).
+    pub concurrency: Option<Count>,
+    /// Latency budget for the 95th percentile of the samples (`forms.p95`).
     pub p95: Option<Dur>,
     pub csrf: Option<Csrf>,
     /// Default false, so a 303 is seen as a 303.
@@ -243,6 +246,7 @@ pub struct Form {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormExpect {
+    /// Default: any 2xx or 3xx.
     pub status: Option<StatusSet>,
     #[serde(default)]
     pub body_contains: OneOrMany<Text>,
@@ -438,9 +442,18 @@ pub struct Migrations {
 pub struct Load {
     pub name: Text,
     pub url: HttpUrl,
+    /// Default GET.
     pub method: Option<Text>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Text>,
+    /// Request body sent with every request (e.g. for a POST endpoint).
+    pub body: Option<Text>,
+    /// Total requests (default 200 when `duration` is not given either).
     pub requests: Option<Count>,
+    /// Run for this long (with `requests` too, whichever ends first).
     pub duration: Option<Dur>,
+    /// Connections in flight (default 10).
     pub concurrency: Option<Count>,
     /// Requests per second across all connections.
     pub rate: Option<Float>,

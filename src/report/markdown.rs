@@ -78,6 +78,7 @@ impl Formatter for Markdown {
             out.push('\n');
         }
         lighthouse(&mut out, report);
+        load_section(&mut out, report);
         if !s.passed.is_empty() {
             let _ = writeln!(
                 out,
@@ -281,4 +282,75 @@ fn lighthouse(out: &mut String, report: &Report) {
         out.push_str(&row);
     }
     out.push('\n');
+}
+
+fn evidence_num(v: &serde_json::Value, k: &str) -> String {
+    match v.get(k) {
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => "–".into(),
+    }
+}
+
+/// Each load burst's figures and latency distribution (from its `load.p95` result).
+fn load_section(out: &mut String, report: &Report) {
+    let bursts: Vec<&CheckResult> = report
+        .checks
+        .iter()
+        .filter(|r| r.id == "load.p95" && r.evidence.contains_key("requests"))
+        .collect();
+    if bursts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### 📈 Load bursts ({})\n", bursts.len());
+    for r in bursts {
+        let ev = serde_json::Value::Object(r.evidence.clone());
+        let _ = writeln!(
+            out,
+            "**{}** — `{}`\n",
+            esc(&r.target),
+            esc(&num_str(&ev, "url"))
+        );
+        let _ = writeln!(
+            out,
+            "| Requests | Errors | req/s | p50 ms | p95 ms | p99 ms | max ms |\n|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            evidence_num(&ev, "requests"),
+            evidence_num(&ev, "errors"),
+            evidence_num(&ev, "rps"),
+            evidence_num(&ev, "p50_ms"),
+            evidence_num(&ev, "p95_ms"),
+            evidence_num(&ev, "p99_ms"),
+            evidence_num(&ev, "max_ms")
+        );
+        let Some(dist) = ev.get("distribution").and_then(|d| d.as_array()) else {
+            continue;
+        };
+        let total: u64 = dist.iter().filter_map(|b| b["count"].as_u64()).sum();
+        if total == 0 {
+            continue;
+        }
+        let _ = writeln!(out, "| Latency ≤ | Requests | Share |\n|---:|---:|:---|");
+        for b in dist {
+            let n = b["count"].as_u64().unwrap_or(0);
+            let share = n as f64 / total as f64;
+            let bar = "█".repeat((share * 30.0).round() as usize);
+            let _ = writeln!(
+                out,
+                "| {} ms | {n} | {bar} {:.1}% |",
+                evidence_num(b, "le_ms"),
+                share * 100.0
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn num_str(v: &serde_json::Value, k: &str) -> String {
+    v.get(k)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string()
 }

@@ -197,3 +197,32 @@ pub fn good_page(body: &str) -> Reply {
         .header("permissions-policy", "camera=()")
         .header("cache-control", "public, max-age=300")
 }
+
+/// Every request a handler saw, in arrival order (for "the backend got exactly…").
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<std::sync::Mutex<Vec<Incoming>>>);
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn push(&self, r: &Incoming) {
+        self.0.lock().unwrap().push(r.clone());
+    }
+    pub fn all(&self) -> Vec<Incoming> {
+        self.0.lock().unwrap().clone()
+    }
+    /// Requests with this method and path.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.all()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    }
+}
+
+/// A port on 127.0.0.1 where nothing listens (connections are refused).
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
