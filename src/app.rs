@@ -28,16 +28,50 @@ pub fn run(cli: Cli) -> i32 {
         Command::Explain { id } => explain(id.as_deref()),
         Command::Demo(out) => crate::demo::run(out),
         Command::Merge(a) => merge(a),
-        Command::Secrets(_) => not_built("secrets"),
+        Command::Secrets(a) => secrets_cmd(a),
         Command::Dns { command } => crate::dnscmd::run(command),
         Command::Lighthouse(a) => lighthouse(a),
         Command::Init(a) => crate::init::run(a),
     }
 }
 
-fn not_built(cmd: &str) -> i32 {
-    eprintln!("error: `launchgate {cmd}` is not built into this version yet");
-    EXIT_INTERNAL
+/// `launchgate secrets`: the standalone gitleaks-compatible scanner.
+fn secrets_cmd(a: crate::cli::SecretsArgs) -> i32 {
+    let o = &a.output;
+    if o.out.len() > o.format.len().max(1) {
+        return usage("more --out than --format: each --out pairs with the --format before it");
+    }
+    let mut formats = Vec::new();
+    let list = if o.format.is_empty() {
+        vec!["human".to_string()]
+    } else {
+        o.format.clone()
+    };
+    for (i, f) in list.iter().enumerate() {
+        let f = match f.as_str() {
+            "text" => "human",
+            other => other,
+        };
+        if !["json", "sarif", "human"].contains(&f) {
+            return usage(&format!(
+                "launchgate secrets --format `{f}`: expected json, sarif or human"
+            ));
+        }
+        formats.push((f.to_string(), o.out.get(i).cloned()));
+    }
+    let args = crate::secrets::cli::SecretsArgs {
+        path: a.path,
+        config: a.config,
+        git: a.git,
+        log_opts: a.log_opts,
+        staged: a.staged,
+        baseline: a.baseline,
+        ignore_file: a.ignore_file,
+        no_redact: a.no_redact,
+        max_decode_depth: a.max_decode_depth,
+        formats,
+    };
+    crate::secrets::cli::run(&args)
 }
 
 /// Redacts what an error message may echo back before the policy could be read.

@@ -146,7 +146,13 @@ pub fn dns_client(
 }
 
 /// Checks the policy's references to check ids: typos are errors, not silent no-ops.
+/// A gitleaks config that does not load (bad regex, missing id) is a policy error too.
 pub fn validate(l: &Loaded) -> Result<(), SetupError> {
+    if let Some(cfg) = l.policy.secrets.as_ref().and_then(|s| s.config.as_ref()) {
+        if let Err(m) = checks::secrets::load_config(l) {
+            return Err(policy_err(l, cfg, "secrets.config".into(), m, None).into());
+        }
+    }
     let ids: Vec<&str> = checks::SPEC_IDS.to_vec();
     for id in l.policy.severity.keys() {
         if !known_id(id) {

@@ -24,5 +24,6 @@ pub mod notify;
 pub mod policy;
 pub mod redact;
 pub mod report;
+pub mod secrets;
 pub mod serve;
 pub mod serve_dns;

@@ -17,6 +17,7 @@ pub mod migrations;
 pub mod pages;
 pub mod redirects;
 pub mod rollback;
+pub mod secrets;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -70,15 +71,13 @@ pub const BUILT: &[&str] = &[
     "forms",
     "exposure",
     "edge",
+    "secrets",
     "dns",
     "email",
     "env",
     "rollback",
     "migrations",
     "lighthouse",
-    "forms",
-    "exposure",
-    "edge",
     "load",
 ];
 
@@ -129,6 +128,7 @@ pub fn catalogue() -> Vec<&'static CheckInfo> {
         exposure::INFO,
         edge::INFO,
         load::INFO,
+        secrets::INFO,
     ] {
         v.extend(set.iter());
     }
@@ -341,6 +341,7 @@ pub async fn run_kind(ctx: Arc<Ctx>, kind: &'static str) -> Vec<CheckResult> {
         "exposure" => exposure::run(&ctx).await,
         "edge" => edge::run(&ctx).await,
         "load" => load::run(&ctx).await,
+        "secrets" => secrets::run(&ctx).await,
         other => vec![error(
             &NOT_BUILT,
             other,
