@@ -261,3 +261,30 @@ fn csrf_token_from_cookie_into_header_and_missing_token_is_an_error() {
     // no submission without a token
     assert_eq!(rec.count("POST", "/api"), 1);
 }
+
+#[test]
+fn a_submission_that_timed_out_is_not_retried() {
+    let mut f = Fixture::new();
+    let rec = Recorder::new();
+    let rec2 = rec.clone();
+    let p = f.https(H, 90, move |r: &Incoming| {
+        rec2.push(r);
+        Reply::html("Thanks").delay(Duration::from_millis(800))
+    });
+    // retries: 1 applies to GETs; a POST that may have arrived is never sent twice
+    let policy = f.write(
+        "launch.yml",
+        &format!(
+            "version: 1\ndefaults:\n  retries: 1\n  ca_file: ./ca.pem\n  resolve: {{ \"{H}:443\": \"127.0.0.1:{p}\" }}\nforms:\n  - {{ name: slow, url: \"https://{H}/lead\", form: {{ a: b }} }}\n"
+        ),
+    );
+    let r = check_json(&policy, &["--timeout", "300ms"]);
+    let s = r.one("forms.submit", "slow");
+    assert_eq!(s["status"], "error", "{s:#}");
+    assert!(
+        s["message"].as_str().unwrap().contains("timed out"),
+        "{s:#}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(rec.count("POST", "/lead"), 1);
+}

@@ -10,8 +10,8 @@ use url::Url;
 
 use super::{error, fail, pass, CheckInfo, Ctx};
 use crate::finding::{CheckResult, Severity};
-use crate::net::http::{Request, Response};
-use crate::net::NetError;
+use crate::net::http::{HttpClient, Request, Response};
+use crate::net::{NetConfig, NetError};
 use crate::policy::types::{StatusPattern, StatusSet};
 use crate::policy::Form;
 
@@ -69,13 +69,19 @@ async fn check_form(ctx: &Ctx, form: &Form) -> Vec<CheckResult> {
     let want = form.expect.status.clone().unwrap_or_else(default_status);
     let started = Instant::now();
 
+    // Submissions are never retried by the client: see `send_no_duplicate`.
+    let once = HttpClient::new(NetConfig {
+        retries: 0,
+        ..ctx.net().clone()
+    });
+    let once = &once;
     let sem = Arc::new(tokio::sync::Semaphore::new(conc));
     let futs = (0..samples).map(|n| {
         let sem = sem.clone();
         let want = &want;
         async move {
             let _permit = sem.acquire().await.expect("semaphore open");
-            let outcome = submit_once(ctx, form)
+            let outcome = submit_once(ctx, once, form)
                 .await
                 .map(|(resp, elapsed)| {
                     let body_ok = body_matches(form, &resp);
@@ -305,11 +311,15 @@ async fn fetch_csrf(ctx: &Ctx, form: &Form) -> Result<Option<CsrfToken>, NetErro
 /// One submission: the CSRF step when configured, then the request (and redirects
 /// only with `follow_redirects: true`). Returns the last response and the time taken
 /// by the submission itself (the CSRF fetch is not counted).
-async fn submit_once(ctx: &Ctx, form: &Form) -> Result<(Response, Duration), NetError> {
+async fn submit_once(
+    ctx: &Ctx,
+    once: &HttpClient,
+    form: &Form,
+) -> Result<(Response, Duration), NetError> {
     let csrf = fetch_csrf(ctx, form).await?;
     let req = build_request(form, csrf.as_ref())?;
     let start = Instant::now();
-    let mut resp = ctx.http.send(&req).await?;
+    let mut resp = send_no_duplicate(once, &req, ctx.net().retries).await?;
     if form.follow_redirects.is_some_and(|f| f.0) {
         let mut cur = req;
         for _ in 0..MAX_FORM_REDIRECTS {
@@ -327,10 +337,41 @@ async fn submit_once(ctx: &Ctx, form: &Form) -> Result<(Response, Duration), Net
                     .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
             }
             cur.url = next;
-            resp = ctx.http.send(&cur).await?;
+            resp = send_no_duplicate(once, &cur, ctx.net().retries).await?;
         }
     }
     Ok((resp, start.elapsed()))
+}
+
+/// Sends a submission, retrying only when it cannot have reached the backend (the
+/// name did not resolve, the connection was refused, the connect or TLS step timed
+/// out): a retry after a timeout waiting for the answer could submit the form twice.
+async fn send_no_duplicate(
+    client: &HttpClient,
+    req: &Request,
+    retries: u32,
+) -> Result<Response, NetError> {
+    let mut attempt = 0;
+    loop {
+        match client.send(req).await {
+            Err(e) if attempt < retries && not_sent(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100 * attempt as u64)).await;
+            }
+            r => return r,
+        }
+    }
+}
+
+fn not_sent(e: &NetError) -> bool {
+    match e {
+        NetError::Dns { .. } | NetError::Connect { .. } => true,
+        NetError::Timeout { phase, .. } => {
+            phase == &crate::net::Phase::Connect.to_string()
+                || phase == &crate::net::Phase::Tls.to_string()
+        }
+        _ => false,
+    }
 }
 
 fn build_request(form: &Form, csrf: Option<&CsrfToken>) -> Result<Request, NetError> {

@@ -76,7 +76,13 @@ pub fn spec_of(l: &Load, timeout: Duration, allow_large: bool) -> Result<LoadSpe
         (None, Some(_)) => MAX_REQUESTS,
         (None, None) => DEFAULT_REQUESTS,
     };
-    let duration = l.duration.map(|d| d.0).unwrap_or(MAX_DURATION);
+    // Without --allow-large-load every burst ends within the caps; with it, a burst
+    // given only a request count still ends within a day.
+    let duration = l.duration.map(|d| d.0).unwrap_or(if allow_large {
+        Duration::from_secs(24 * 3600)
+    } else {
+        MAX_DURATION
+    });
     if !allow_large {
         if requests > MAX_REQUESTS {
             return Err(format!(
@@ -384,4 +390,39 @@ fn progress(
         }
     });
     Some((pb, ticker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(yaml: &str) -> Load {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn caps_and_defaults() {
+        let t = Duration::from_secs(10);
+        let l = entry("{ name: a, url: 'https://a.test/' }");
+        let s = spec_of(&l, t, false).unwrap();
+        assert_eq!((s.requests, s.concurrency), (DEFAULT_REQUESTS, 10));
+        assert_eq!(s.duration, MAX_DURATION);
+        let big = entry("{ name: a, url: 'https://a.test/', requests: 100001 }");
+        assert!(spec_of(&big, t, false)
+            .unwrap_err()
+            .contains("--allow-large-load"));
+        let s = spec_of(&big, t, true).unwrap();
+        assert_eq!(s.requests, 100_001);
+        assert!(s.duration > MAX_DURATION);
+        let long = entry("{ name: a, url: 'https://a.test/', duration: 11m }");
+        assert!(spec_of(&long, t, false).is_err());
+        let timed = entry("{ name: a, url: 'https://a.test/', duration: 30s }");
+        let s = spec_of(&timed, t, false).unwrap();
+        assert_eq!(
+            (s.requests, s.duration),
+            (MAX_REQUESTS, Duration::from_secs(30))
+        );
+        let s = spec_of(&timed, t, true).unwrap();
+        assert_eq!(s.requests, u64::MAX);
+    }
 }

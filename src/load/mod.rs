@@ -1,6 +1,7 @@
 //! The burst generator behind the `load` checks, usable on its own (benchmarks).
 //!
-//! Each worker task owns one keep-alive HTTP/1.1 connection (hyper's connection API,
+//! Connections are spread over one single-threaded tokio runtime per core (as oha's
+//! fast path does). Each worker task owns one keep-alive HTTP/1.1 connection (hyper's connection API,
 //! our connector: resolve overrides, extra roots, SNI of the original host), sends
 //! requests back to back, records each latency into its own HDR histogram (merged at
 //! the end) and reconnects after an error. Redirects are never followed: a burst hits
@@ -225,12 +226,52 @@ pub async fn run(net: &NetConfig, spec: LoadSpec, finished: Arc<AtomicU64>) -> L
         deadline: start + spec.duration,
         spec,
     });
-    let handles: Vec<_> = (0..conc)
-        .map(|_| tokio::spawn(worker(shared.clone())))
-        .collect();
+    // One OS thread per core, each with its own single-threaded runtime driving its
+    // share of the connections: no work stealing or cross-thread wake-ups per request.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(conc);
+    let mut shards = Vec::new();
+    for t in 0..threads {
+        let n = conc / threads + usize::from(t < conc % threads);
+        let sh = shared.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<Vec<Worker>>();
+        let spawned = std::thread::Builder::new()
+            .name(format!("launchgate-load-{t}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(_) => return,
+                };
+                let ws = rt.block_on(async move {
+                    let hs: Vec<_> = (0..n).map(|_| tokio::spawn(worker(sh.clone()))).collect();
+                    let mut ws = Vec::new();
+                    for h in hs {
+                        if let Ok(w) = h.await {
+                            ws.push(w);
+                        }
+                    }
+                    ws
+                });
+                let _ = tx.send(ws);
+            });
+        if spawned.is_ok() {
+            shards.push(rx);
+        }
+    }
     let mut stats = empty_stats();
-    for h in handles {
-        if let Ok(w) = h.await {
+    let mut workers = Vec::new();
+    for rx in shards {
+        if let Ok(ws) = rx.await {
+            workers.extend(ws);
+        }
+    }
+    for w in workers {
+        {
             let _ = stats.hist.add(&w.hist);
             for (k, v) in w.statuses {
                 *stats.statuses.entry(k).or_default() += v;
