@@ -61,26 +61,6 @@ pub const KINDS: &[&str] = &[
     "lighthouse",
 ];
 
-/// Kinds whose checks this build runs; the others answer with an `error` result.
-pub const BUILT: &[&str] = &[
-    "pages",
-    "redirects",
-    "tls",
-    "headers",
-    "cache",
-    "forms",
-    "exposure",
-    "edge",
-    "secrets",
-    "dns",
-    "email",
-    "env",
-    "rollback",
-    "migrations",
-    "lighthouse",
-    "load",
-];
-
 /// Kinds that change the system under test; the engine runs them after every other
 /// kind, one at a time, in this order.
 pub const DISRUPTIVE: &[&str] = &["migrations", "rollback"];

@@ -196,27 +196,11 @@ pub fn parse(record: &str) -> Result<SpfRecord, SyntaxError> {
                 Mechanism::Ptr(arg.map(|d| d.to_ascii_lowercase()))
             }
             "ip4" => {
-                let a = arg.ok_or_else(|| bad("`ip4` needs an address"))?;
-                let (ip, len) = a
-                    .split_once('/')
-                    .map(|(i, l)| (i, Some(l)))
-                    .unwrap_or((a, None));
-                let ip: Ipv4Addr = ip
-                    .parse()
-                    .map_err(|_| bad(&format!("`{ip}` is not an IPv4 address")))?;
-                let len = parse_cidr(len, 32).map_err(|e| bad(&e))?;
+                let (ip, len) = ip_arg::<Ipv4Addr>(arg, "ip4", "IPv4", 32).map_err(|e| bad(&e))?;
                 Mechanism::Ip4(ip, len)
             }
             "ip6" => {
-                let a = arg.ok_or_else(|| bad("`ip6` needs an address"))?;
-                let (ip, len) = a
-                    .rsplit_once('/')
-                    .map(|(i, l)| (i, Some(l)))
-                    .unwrap_or((a, None));
-                let ip: Ipv6Addr = ip
-                    .parse()
-                    .map_err(|_| bad(&format!("`{ip}` is not an IPv6 address")))?;
-                let len = parse_cidr(len, 128).map_err(|e| bad(&e))?;
+                let (ip, len) = ip_arg::<Ipv6Addr>(arg, "ip6", "IPv6", 128).map_err(|e| bad(&e))?;
                 Mechanism::Ip6(ip, len)
             }
             "" => return Err(bad("empty mechanism")),
@@ -229,6 +213,24 @@ pub fn parse(record: &str) -> Result<SpfRecord, SyntaxError> {
         });
     }
     Ok(out)
+}
+
+/// `ADDR[/LEN]` of an `ip4:`/`ip6:` mechanism.
+fn ip_arg<T: std::str::FromStr>(
+    arg: Option<&str>,
+    name: &str,
+    family: &str,
+    max: u8,
+) -> Result<(T, u8), String> {
+    let a = arg.ok_or_else(|| format!("`{name}` needs an address"))?;
+    let (ip, len) = a
+        .rsplit_once('/')
+        .map(|(i, l)| (i, Some(l)))
+        .unwrap_or((a, None));
+    let ip: T = ip
+        .parse()
+        .map_err(|_| format!("`{ip}` is not an {family} address"))?;
+    Ok((ip, parse_cidr(len, max)?))
 }
 
 fn parse_cidr(len: Option<&str>, max: u8) -> Result<u8, String> {
