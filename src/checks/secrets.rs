@@ -73,6 +73,19 @@ fn relative(path: &str, base: &Path) -> String {
         .to_string()
 }
 
+/// Paths relative to the repository root, as `gitleaks dir .` run there writes them,
+/// so fingerprints match the team's .gitleaksignore and baselines.
+fn rebase(mut found: Vec<Finding>, base: &Path) -> Vec<Finding> {
+    for f in &mut found {
+        let rel = relative(&f.file, base);
+        if rel != f.file {
+            f.file = rel;
+            f.compute_fingerprint();
+        }
+    }
+    found
+}
+
 fn leak_result(f: &Finding, base: &Path, history: bool) -> CheckResult {
     let path = relative(&f.file, base);
     let target = if history && !f.commit.is_empty() {
@@ -162,12 +175,18 @@ pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
         .clone()
         .map(|v| v.into_iter().map(|t| t.0).collect())
         .unwrap_or_else(|| vec![".".into()]);
+    // Findings are reported relative to the repository root, so annotations and SARIF
+    // point at the right file wherever the policy sits.
+    let report_base = root
+        .clone()
+        .unwrap_or_else(|| base.canonicalize().unwrap_or(base.clone()));
     for p in paths {
         let dir = l.resolve_path(&p);
-        let (cfg, opts, keep, b) = (cfg.clone(), opts.clone(), keep.clone(), base.clone());
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let (cfg, opts, keep, b) = (cfg.clone(), opts.clone(), keep.clone(), report_base.clone());
         let started = std::time::Instant::now();
         let r = tokio::task::spawn_blocking(move || {
-            secrets::scan_dir(&cfg, &dir, &opts).map(|o| (keep(o.findings.clone()), o))
+            secrets::scan_dir(&cfg, &dir, &opts).map(|o| (keep(rebase(o.findings.clone(), &b)), o))
         })
         .await;
         match r {
@@ -188,7 +207,7 @@ pub async fn run(ctx: &Ctx) -> Vec<CheckResult> {
                         .duration(started.elapsed()),
                     );
                 }
-                out.extend(found.iter().map(|f| leak_result(f, &b, false)));
+                out.extend(found.iter().map(|f| leak_result(f, &report_base, false)));
             }
             Ok(Err(e)) => out.push(error(&LEAK, &p, e.to_string())),
             Err(e) => out.push(error(&LEAK, &p, format!("the scan crashed: {e}"))),
