@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::lhr::{Audit, Lhr};
+use super::lhr::{self, Audit, Lhr};
 use super::presets;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -683,14 +683,7 @@ fn matrix(options: &Value) -> Result<Vec<Value>, String> {
 pub fn assert_all(options: &Value, lhrs: &[Lhr]) -> Result<Vec<Verdict>, String> {
     let bases = matrix(options)?;
     let in_matrix = options.get("assertMatrix").is_some();
-    let mut groups: Vec<(String, Vec<&Lhr>)> = Vec::new();
-    for l in lhrs {
-        let u = l.url();
-        match groups.iter_mut().find(|(k, _)| *k == u) {
-            Some((_, g)) => g.push(l),
-            None => groups.push((u, vec![l])),
-        }
-    }
+    let groups = lhr::group_by_url(lhrs);
     let mut out = Vec::new();
     for (url, group) in &groups {
         for (mi, base) in bases.iter().enumerate() {

@@ -148,6 +148,19 @@ pub fn load(path: &Path) -> Result<Lhr, String> {
     parse(&text)
 }
 
+/// Runs grouped by URL, in first-seen order, as LHCI groups them.
+pub fn group_by_url(lhrs: &[Lhr]) -> Vec<(String, Vec<&Lhr>)> {
+    let mut groups: Vec<(String, Vec<&Lhr>)> = Vec::new();
+    for l in lhrs {
+        let u = l.url();
+        match groups.iter_mut().find(|(k, _)| *k == u) {
+            Some((_, g)) => g.push(l),
+            None => groups.push((u, vec![l])),
+        }
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -371,14 +371,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 /// Per URL: `lighthouse.report` (category scores, runtime errors) and the form factor.
 fn per_url(lhrs: &[Lhr], form_factor: &str) -> Vec<CheckResult> {
-    let mut groups: Vec<(String, Vec<&Lhr>)> = Vec::new();
-    for l in lhrs {
-        let u = l.url();
-        match groups.iter_mut().find(|(k, _)| *k == u) {
-            Some((_, g)) => g.push(l),
-            None => groups.push((u, vec![l])),
-        }
-    }
+    let groups = lhr::group_by_url(lhrs);
     let mut out = Vec::new();
     for (url, runs) in groups {
         let mut cats: BTreeMap<String, Vec<f64>> = BTreeMap::new();
