@@ -384,191 +384,183 @@ pub fn spf_records(a: &Answer) -> Vec<String> {
 const MAX_FETCHES: usize = 40;
 
 pub async fn lint(dns: &DnsClient, domain: &str, top: &SpfRecord, top_text: &str) -> (Lint, Node) {
-    let mut st = Lint::default();
-    let mut visited = vec![crate::net::dns::fqdn(domain)];
-    let mut fetches = 0;
-    let (node, all) = walk(
+    let mut w = Walker {
         dns,
-        domain,
-        top,
-        top_text,
-        &mut st,
-        &mut visited,
-        &mut fetches,
-    )
-    .await;
-    st.all = all;
-    (st, node)
+        st: Lint::default(),
+        visited: vec![crate::net::dns::fqdn(domain)],
+        fetches: 0,
+    };
+    let (node, all) = w.walk(domain, top, top_text).await;
+    w.st.all = all;
+    (w.st, node)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk<'a>(
-    dns: &'a DnsClient,
-    domain: &'a str,
-    rec: &'a SpfRecord,
-    text: &'a str,
-    st: &'a mut Lint,
-    visited: &'a mut Vec<String>,
-    fetches: &'a mut usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = (Node, Option<Qualifier>)> + Send + 'a>> {
-    Box::pin(async move {
-        let mut node = Node {
+type Walked<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (Node, Option<Qualifier>)> + Send + 'a>>;
+
+/// The state of one include/redirect walk: what was found, which records are being
+/// evaluated (loop detection), and how many lookups were spent.
+struct Walker<'d> {
+    dns: &'d DnsClient,
+    st: Lint,
+    visited: Vec<String>,
+    fetches: usize,
+}
+
+impl Node {
+    fn new(domain: &str, record: Option<&str>) -> Node {
+        Node {
             domain: domain.to_string(),
-            record: Some(text.to_string()),
+            record: record.map(str::to_string),
             lookups: 0,
             children: Vec::new(),
             problem: None,
-        };
-        for t in &rec.terms {
-            if t.queries_dns() {
-                st.lookups += 1;
+        }
+    }
+}
+
+impl<'d> Walker<'d> {
+    fn void(&mut self, what: String) {
+        self.st.void_lookups += 1;
+        self.st.void_names.push(what);
+    }
+
+    fn permerror(&mut self, node: &mut Node, p: String) {
+        self.st.permerrors.push(p.clone());
+        node.problem = Some(p);
+    }
+
+    /// One DNS query, counted against the walk's budget; a failure is remembered.
+    async fn query(&mut self, name: &str, t: RecordType) -> Option<Answer> {
+        if self.fetches >= MAX_FETCHES {
+            return None;
+        }
+        self.fetches += 1;
+        match self.dns.query(name, t).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                self.st.dns_failure.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    fn walk<'a>(&'a mut self, domain: &'a str, rec: &'a SpfRecord, text: &'a str) -> Walked<'a> {
+        Box::pin(async move {
+            let mut node = Node::new(domain, Some(text));
+            for t in &rec.terms {
+                if t.queries_dns() {
+                    self.st.lookups += 1;
+                    node.lookups += 1;
+                }
+                let target_of =
+                    |d: &Option<String>| d.clone().unwrap_or_else(|| domain.to_string());
+                match &t.mechanism {
+                    Mechanism::Include(d) => {
+                        let (child, _) = self.follow(d, "include").await;
+                        node.children.push(child);
+                    }
+                    Mechanism::A(d) => {
+                        let name = target_of(d);
+                        if !name.contains('%') {
+                            let a = self.query(&name, RecordType::A).await;
+                            let aaaa = self.query(&name, RecordType::AAAA).await;
+                            if a.is_some_and(|x| x.is_void()) && aaaa.is_some_and(|x| x.is_void()) {
+                                self.void(format!("a:{name}"));
+                            }
+                        }
+                    }
+                    Mechanism::Mx(d) => {
+                        let name = target_of(d);
+                        if !name.contains('%') {
+                            if let Some(ans) = self.query(&name, RecordType::MX).await {
+                                let hosts = ans.values().len();
+                                if ans.is_void() {
+                                    self.void(format!("mx:{name}"));
+                                } else if hosts > 10 {
+                                    self.st
+                                        .mx_over_limit
+                                        .push(format!("mx:{name} has {hosts} MX hosts (limit 10)"));
+                                }
+                            }
+                        }
+                    }
+                    Mechanism::Ptr(_) => self.st.uses_ptr.push(format!("{domain}: {}", t.text)),
+                    Mechanism::Exists(d) => {
+                        if !d.contains('%')
+                            && self
+                                .query(d, RecordType::A)
+                                .await
+                                .is_some_and(|a| a.is_void())
+                        {
+                            self.void(format!("exists:{d}"));
+                        }
+                    }
+                    Mechanism::All | Mechanism::Ip4(..) | Mechanism::Ip6(..) => {}
+                }
+            }
+            // The terminal `all` decides; without one, a redirect hands over to its target.
+            let mut all = rec.all();
+            if let Some(r) = &rec.redirect {
+                self.st.lookups += 1;
                 node.lookups += 1;
-            }
-            let target_of = |d: &Option<String>| d.clone().unwrap_or_else(|| domain.to_string());
-            match &t.mechanism {
-                Mechanism::Include(d) => {
-                    let (child, _) = follow(dns, d, "include", st, visited, fetches).await;
+                if all.is_none() {
+                    let (child, target_all) = self.follow(r, "redirect").await;
                     node.children.push(child);
+                    all = target_all;
                 }
-                Mechanism::A(d) => {
-                    let name = target_of(d);
-                    if !name.contains('%') {
-                        let a = query(dns, &name, RecordType::A, st, fetches).await;
-                        let aaaa = query(dns, &name, RecordType::AAAA, st, fetches).await;
-                        if a.is_some_and(|x| x.is_void()) && aaaa.is_some_and(|x| x.is_void()) {
-                            st.void_lookups += 1;
-                            st.void_names.push(format!("a:{name}"));
-                        }
-                    }
-                }
-                Mechanism::Mx(d) => {
-                    let name = target_of(d);
-                    if !name.contains('%') {
-                        if let Some(ans) = query(dns, &name, RecordType::MX, st, fetches).await {
-                            if ans.is_void() {
-                                st.void_lookups += 1;
-                                st.void_names.push(format!("mx:{name}"));
-                            } else if ans.values().len() > 10 {
-                                st.mx_over_limit.push(format!(
-                                    "mx:{name} has {} MX hosts (limit 10)",
-                                    ans.values().len()
-                                ));
-                            }
-                        }
-                    }
-                }
-                Mechanism::Ptr(_) => st.uses_ptr.push(format!("{domain}: {}", t.text)),
-                Mechanism::Exists(d) => {
-                    if !d.contains('%') {
-                        if let Some(ans) = query(dns, d, RecordType::A, st, fetches).await {
-                            if ans.is_void() {
-                                st.void_lookups += 1;
-                                st.void_names.push(format!("exists:{d}"));
-                            }
-                        }
-                    }
-                }
-                Mechanism::All | Mechanism::Ip4(..) | Mechanism::Ip6(..) => {}
             }
-        }
-        // The terminal `all` decides; without one, a redirect hands over to its target.
-        let mut all = rec.all();
-        if let Some(r) = &rec.redirect {
-            st.lookups += 1;
-            node.lookups += 1;
-            if all.is_none() {
-                let (child, target_all) = follow(dns, r, "redirect", st, visited, fetches).await;
-                node.children.push(child);
-                all = target_all;
-            }
-        }
-        (node, all)
-    })
-}
-
-async fn query(
-    dns: &DnsClient,
-    name: &str,
-    t: RecordType,
-    st: &mut Lint,
-    fetches: &mut usize,
-) -> Option<Answer> {
-    if *fetches >= MAX_FETCHES {
-        return None;
+            (node, all)
+        })
     }
-    *fetches += 1;
-    match dns.query(name, t).await {
-        Ok(a) => Some(a),
-        Err(e) => {
-            st.dns_failure.get_or_insert(e);
-            None
-        }
-    }
-}
 
-fn follow<'a>(
-    dns: &'a DnsClient,
-    target: &'a str,
-    how: &'a str,
-    st: &'a mut Lint,
-    visited: &'a mut Vec<String>,
-    fetches: &'a mut usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = (Node, Option<Qualifier>)> + Send + 'a>> {
-    Box::pin(async move {
-        let mut node = Node {
-            domain: target.to_string(),
-            record: None,
-            lookups: 0,
-            children: Vec::new(),
-            problem: None,
-        };
-        if target.contains('%') {
-            node.problem = Some("uses macros; not expanded while linting".into());
-            return (node, None);
-        }
-        let key = crate::net::dns::fqdn(target);
-        if visited.contains(&key) {
-            let p = format!("{how}:{target} loops back to a record already being evaluated");
-            st.permerrors.push(p.clone());
-            node.problem = Some(p);
-            return (node, None);
-        }
-        let Some(ans) = query(dns, target, RecordType::TXT, st, fetches).await else {
-            return (node, None);
-        };
-        if matches!(ans, Answer::NxDomain | Answer::NoData) {
-            st.void_lookups += 1;
-            st.void_names.push(format!("{how}:{target}"));
-        }
-        let recs = spf_records(&ans);
-        match recs.len() {
-            0 => {
-                let p = format!("{how}:{target} has no SPF record (permerror)");
-                st.permerrors.push(p.clone());
-                node.problem = Some(p);
+    fn follow<'a>(&'a mut self, target: &'a str, how: &'a str) -> Walked<'a> {
+        Box::pin(async move {
+            let mut node = Node::new(target, None);
+            if target.contains('%') {
+                node.problem = Some("uses macros; not expanded while linting".into());
+                return (node, None);
             }
-            1 => match parse(&recs[0]) {
-                Ok(r) => {
-                    visited.push(key.clone());
-                    let out = walk(dns, target, &r, &recs[0], st, visited, fetches).await;
-                    visited.retain(|v| *v != key);
-                    return out;
-                }
-                Err(e) => {
-                    let p = format!("{how}:{target}: {e}");
-                    st.permerrors.push(p.clone());
-                    node.record = Some(recs[0].clone());
-                    node.problem = Some(p);
-                }
-            },
-            n => {
-                let p = format!("{how}:{target} publishes {n} SPF records (permerror)");
-                st.permerrors.push(p.clone());
-                node.problem = Some(p);
+            let key = crate::net::dns::fqdn(target);
+            if self.visited.contains(&key) {
+                self.permerror(
+                    &mut node,
+                    format!("{how}:{target} loops back to a record already being evaluated"),
+                );
+                return (node, None);
             }
-        }
-        (node, None)
-    })
+            let Some(ans) = self.query(target, RecordType::TXT).await else {
+                return (node, None);
+            };
+            if matches!(ans, Answer::NxDomain | Answer::NoData) {
+                self.void(format!("{how}:{target}"));
+            }
+            let recs = spf_records(&ans);
+            match recs.len() {
+                0 => self.permerror(
+                    &mut node,
+                    format!("{how}:{target} has no SPF record (permerror)"),
+                ),
+                1 => match parse(&recs[0]) {
+                    Ok(r) => {
+                        self.visited.push(key.clone());
+                        let out = self.walk(target, &r, &recs[0]).await;
+                        self.visited.retain(|v| *v != key);
+                        return out;
+                    }
+                    Err(e) => {
+                        node.record = Some(recs[0].clone());
+                        self.permerror(&mut node, format!("{how}:{target}: {e}"));
+                    }
+                },
+                n => self.permerror(
+                    &mut node,
+                    format!("{how}:{target} publishes {n} SPF records (permerror)"),
+                ),
+            }
+            (node, None)
+        })
+    }
 }
 
 #[cfg(test)]
