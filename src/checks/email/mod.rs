@@ -122,6 +122,11 @@ async fn domain(dns: &DnsClient, d: &EmailDomain) -> Vec<CheckResult> {
     out
 }
 
+/// Every id of a section could not run for the same reason (its DNS lookup failed).
+fn errors(ids: &[CheckInfo], target: &str, why: &str) -> Vec<CheckResult> {
+    ids.iter().map(|i| error(i, target, why)).collect()
+}
+
 fn skipped(info: &CheckInfo, target: &str, why: &str) -> CheckResult {
     result(info, target, Status::Skipped, why)
 }
@@ -150,12 +155,7 @@ async fn spf_checks(dns: &DnsClient, d: &EmailDomain) -> Vec<CheckResult> {
     }
     let answer = match dns.txt(target).await {
         Ok(a) => a,
-        Err(e) => {
-            return ids
-                .iter()
-                .map(|i| error(i, target, e.to_string()))
-                .collect()
-        }
+        Err(e) => return errors(&ids, target, &e.to_string()),
     };
     let records = spf::spf_records(&answer);
     let rest = |ids: &[CheckInfo], why: &str| -> Vec<CheckResult> {
@@ -435,12 +435,7 @@ async fn dmarc_checks(dns: &DnsClient, d: &EmailDomain) -> Vec<CheckResult> {
     ];
     let answer = match dns.txt(&name).await {
         Ok(a) => a,
-        Err(e) => {
-            return ids
-                .iter()
-                .map(|i| error(i, target, e.to_string()))
-                .collect()
-        }
+        Err(e) => return errors(&ids, target, &e.to_string()),
     };
     let records: Vec<String> = answer
         .values()
