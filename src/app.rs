@@ -427,7 +427,7 @@ pub fn usage(msg: &str) -> i32 {
 fn explain(id: Option<&str>) -> i32 {
     let cat = checks::catalogue();
     let Some(id) = id else {
-        for c in &cat {
+        for c in cat {
             println!("{:<28} {:<8} {}", c.id, c.severity.as_str(), c.title);
         }
         return EXIT_PASS;

@@ -90,7 +90,12 @@ pub const INTERNAL: CheckInfo = CheckInfo {
 };
 
 /// Every id this build ships, for `explain`, SARIF rules and filling results.
-pub fn catalogue() -> Vec<&'static CheckInfo> {
+pub fn catalogue() -> &'static [&'static CheckInfo] {
+    static CATALOGUE: std::sync::OnceLock<Vec<&'static CheckInfo>> = std::sync::OnceLock::new();
+    CATALOGUE.get_or_init(build_catalogue)
+}
+
+fn build_catalogue() -> Vec<&'static CheckInfo> {
     let mut v: Vec<&'static CheckInfo> = Vec::new();
     for set in [
         pages::INFO,
@@ -117,7 +122,7 @@ pub fn catalogue() -> Vec<&'static CheckInfo> {
 }
 
 pub fn info(id: &str) -> Option<&'static CheckInfo> {
-    catalogue().into_iter().find(|c| c.id == id)
+    catalogue().iter().copied().find(|c| c.id == id)
 }
 
 type FetchCell = Arc<OnceCell<Result<Response, NetError>>>;
